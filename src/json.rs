@@ -1,0 +1,217 @@
+//! Strict JSON: the rules every untrusted JSON document in gatepass is held to.
+//!
+//! serde_json accepts duplicate member names (last one wins) and nests up to 128 levels.
+//! Both are attack surface for a token parser: a duplicated `sub` means two parsers can
+//! disagree about who a token is for. So untrusted JSON is first scanned for depth, then
+//! parsed into [`StrictValue`], which refuses duplicate member names at every level.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+
+/// The deepest nesting accepted; the top-level object is level 1 (CONTRACT §3).
+pub(crate) const MAX_DEPTH: usize = 32;
+
+/// Whether `json` nests objects and arrays deeper than `max` levels.
+///
+/// A linear scan that skips string contents (and the escapes inside them), run *before*
+/// parsing so a deeply nested document is refused without recursing into it. Malformed
+/// JSON is left for the parser to reject.
+pub(crate) fn nests_deeper_than(json: &[u8], max: usize) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in json {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Parse a strict JSON object (no duplicate members at any level). Depth must have been
+/// checked with [`nests_deeper_than`] first when the input is untrusted.
+pub(crate) fn parse_object(json: &[u8]) -> Result<Map<String, Value>, serde_json::Error> {
+    match serde_json::from_slice::<StrictValue>(json)?.0 {
+        Value::Object(map) => Ok(map),
+        _ => Err(de::Error::custom("expected a JSON object")),
+    }
+}
+
+/// A JSON value whose objects, at every level, have no duplicate member names.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct StrictValue(pub(crate) Value);
+
+impl<'de> Deserialize<'de> for StrictValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        serde_json::Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom("number out of range"))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictValue(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut map = Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            if map.contains_key(&key) {
+                return Err(de::Error::custom(DuplicateMember(&key)));
+            }
+            let StrictValue(value) = access.next_value()?;
+            map.insert(key, value);
+        }
+        Ok(Value::Object(map))
+    }
+}
+
+/// The message for a duplicate member; the name is truncated so an attacker-sized key
+/// never ends up whole in an error string.
+pub(crate) struct DuplicateMember<'a>(pub(crate) &'a str);
+
+impl fmt::Display for DuplicateMember<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name: String = self.0.chars().take(32).collect();
+        write!(f, "duplicate member {name:?}")
+    }
+}
+
+/// An object member name, borrowed from the input when it has no escapes.
+pub(crate) struct MemberName<'de>(pub(crate) Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for MemberName<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+        impl<'de> Visitor<'de> for NameVisitor {
+            type Value = MemberName<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(MemberName(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(MemberName(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(MemberName(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(NameVisitor)
+    }
+}
+
+/// A [`DeserializeSeed`] that parses one value strictly; used by visitors that have already
+/// decided a member is not one of theirs.
+pub(crate) struct StrictSeed;
+
+impl<'de> DeserializeSeed<'de> for StrictSeed {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        StrictValue::deserialize(deserializer).map(|v| v.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_counts_the_top_level_object_as_one() {
+        let ok = format!("{}{}", "[".repeat(31), "]".repeat(31));
+        let ok = format!("{{\"a\":{ok}}}");
+        assert!(!nests_deeper_than(ok.as_bytes(), 32));
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(32), "]".repeat(32));
+        assert!(nests_deeper_than(deep.as_bytes(), 32));
+    }
+
+    #[test]
+    fn brackets_inside_strings_do_not_count() {
+        let json = format!("{{\"a\":\"{}\\\"{}\"}}", "[".repeat(100), "{".repeat(100));
+        assert!(!nests_deeper_than(json.as_bytes(), 2));
+    }
+
+    #[test]
+    fn duplicates_are_refused_at_every_level() {
+        assert!(parse_object(br#"{"a":1,"a":2}"#).is_err());
+        assert!(parse_object(br#"{"a":{"b":1,"b":1}}"#).is_err());
+        assert!(parse_object(br#"{"a":[{"b":1,"\u0062":2}]}"#).is_err());
+        assert!(parse_object(br#"{"a":1,"b":[1,{"c":null}]}"#).is_ok());
+    }
+
+    #[test]
+    fn only_objects_are_objects() {
+        assert!(parse_object(b"[]").is_err());
+        assert!(parse_object(b"\"x\"").is_err());
+        assert!(parse_object(b"{} ").is_ok());
+        assert!(parse_object(b"{} x").is_err());
+    }
+}

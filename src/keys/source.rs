@@ -1,0 +1,156 @@
+//! Where a verifier finds keys: the [`KeySource`] trait and the in-memory
+//! [`VerificationKeys`] that local keysets and JWK Sets load into.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::jwk;
+use super::key::VerifyingKey;
+use crate::crypto::Algorithm;
+use crate::error::{KeyRejected, VerifyError};
+
+/// A source of verification keys, consulted once per verification.
+///
+/// Implemented by [`VerificationKeys`] (a fixed set) and by the remote JWKS client. A
+/// lookup must not block on I/O: sources that fetch keys do it in the background and
+/// answer from what they hold.
+pub trait KeySource: Send + Sync + fmt::Debug {
+    /// The key for a token's `kid` and header `alg`.
+    ///
+    /// With a `kid`: the key with exactly that id, whatever its algorithm (the verifier
+    /// then refuses an algorithm mismatch as `unsupported_algorithm`). Without: the only
+    /// key for `alg`, if exactly one exists. Otherwise [`VerifyError::UnknownKey`].
+    fn find(&self, kid: Option<&str>, alg: Algorithm) -> Result<Arc<VerifyingKey>, VerifyError>;
+}
+
+/// A fixed set of verification keys.
+///
+/// ```
+/// use gatepass::{Algorithm, KeySource, SigningKey, VerificationKeys};
+/// let key = SigningKey::generate(Algorithm::EdDSA)?;
+/// let keys = VerificationKeys::new([key.verifying_key().clone()]);
+/// assert!(keys.find(Some(key.kid()), Algorithm::EdDSA).is_ok());
+/// assert!(keys.find(None, Algorithm::EdDSA).is_ok()); // unambiguous without a kid
+/// assert!(keys.find(Some("other"), Algorithm::EdDSA).is_err());
+/// # Ok::<(), gatepass::KeyRejected>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct VerificationKeys {
+    // A handful of keys: a linear scan beats hashing.
+    keys: Vec<Arc<VerifyingKey>>,
+}
+
+/// A key left out of a JWK Set, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SkippedKey {
+    /// The entry's position in `keys`.
+    pub index: usize,
+    /// The entry's `kid`, when it has a string one.
+    pub kid: Option<String>,
+    /// Why it was refused.
+    pub reason: KeyRejected,
+}
+
+impl fmt::Display for SkippedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kid {
+            Some(kid) => write!(f, "key {kid:?} (#{}) skipped: {}", self.index, self.reason),
+            None => write!(f, "key #{} skipped: {}", self.index, self.reason),
+        }
+    }
+}
+
+impl VerificationKeys {
+    /// A set holding exactly `keys`.
+    pub fn new(keys: impl IntoIterator<Item = VerifyingKey>) -> Self {
+        Self {
+            keys: keys.into_iter().map(Arc::new).collect(),
+        }
+    }
+
+    /// Parse a JWK Set (`{"keys": [...]}`), leaving out every key that is refused (weak,
+    /// malformed, forbidden for verification, unsupported, or a duplicate `kid`) and
+    /// reporting why. A token naming a left-out key then gets `unknown_key`.
+    ///
+    /// ```
+    /// use gatepass::VerificationKeys;
+    /// let (keys, skipped) = VerificationKeys::from_jwks_json(br#"{"keys": [
+    ///   {"kty": "OKP", "crv": "Ed25519", "kid": "good", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+    ///   {"kty": "oct", "alg": "HS256", "kid": "weak", "k": "c2hvcnQ"}
+    /// ]}"#)?;
+    /// assert_eq!(keys.len(), 1);
+    /// assert_eq!(skipped[0].kid.as_deref(), Some("weak"));
+    /// # Ok::<(), gatepass::KeysetError>(())
+    /// ```
+    pub fn from_jwks_json(json: &[u8]) -> Result<(Self, Vec<SkippedKey>), crate::KeysetError> {
+        let entries = super::keyset::parse_key_array(json)?;
+        let mut keys: Vec<Arc<VerifyingKey>> = Vec::new();
+        let mut skipped = Vec::new();
+        for (index, entry) in entries.into_iter().enumerate() {
+            let kid = entry.get("kid").and_then(Value::as_str).map(str::to_owned);
+            let parsed = jwk::members_from_value(entry)
+                .map_err(|_| KeyRejected::BadEncoding("jwk"))
+                .and_then(|members| VerifyingKey::from_members(&members));
+            match parsed {
+                Ok(key) if key.kid().is_some() && keys.iter().any(|k| k.kid() == key.kid()) => {
+                    // Two keys under one kid make every lookup ambiguous: trust neither.
+                    keys.retain(|k| k.kid() != key.kid());
+                    skipped.push(SkippedKey {
+                        index,
+                        kid,
+                        reason: KeyRejected::DuplicateKid,
+                    });
+                }
+                Ok(key) => keys.push(Arc::new(key)),
+                Err(reason) => skipped.push(SkippedKey { index, kid, reason }),
+            }
+        }
+        Ok((Self { keys }, skipped))
+    }
+
+    /// Add a key.
+    pub fn push(&mut self, key: VerifyingKey) {
+        self.keys.push(Arc::new(key));
+    }
+
+    /// How many keys the set holds.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The keys, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &VerifyingKey> {
+        self.keys.iter().map(|k| &**k)
+    }
+}
+
+impl KeySource for VerificationKeys {
+    fn find(&self, kid: Option<&str>, alg: Algorithm) -> Result<Arc<VerifyingKey>, VerifyError> {
+        match kid {
+            Some(kid) => self.keys.iter().find(|k| k.kid() == Some(kid)),
+            None => {
+                let mut candidates = self.keys.iter().filter(|k| k.alg() == alg);
+                match (candidates.next(), candidates.next()) {
+                    (Some(only), None) => Some(only),
+                    _ => None,
+                }
+            }
+        }
+        .cloned()
+        .ok_or(VerifyError::UnknownKey)
+    }
+}
+
+impl<S: KeySource + ?Sized> KeySource for Arc<S> {
+    fn find(&self, kid: Option<&str>, alg: Algorithm) -> Result<Arc<VerifyingKey>, VerifyError> {
+        (**self).find(kid, alg)
+    }
+}

@@ -1,0 +1,82 @@
+//! # gatepass
+//!
+//! Stateless signed-token sessions: a short access token that any API verifies offline,
+//! a long refresh token that rotates on every use, and only the state statelessness
+//! cannot give (revocations, rotation generations, the keyset) kept on the server.
+//!
+//! Secure by default: `exp`, `iat`, `jti` and `typ` are required; the algorithm is bound
+//! to the key (the header's `alg` is only compared, never obeyed); `none` does not exist;
+//! JSON is parsed strictly (no duplicate members, bounded depth); secrets are zeroized
+//! and compared in constant time; all cryptography is ring's.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use gatepass::{Algorithm, GenerateOptions, Issuer, KeySelector, Keyset, Verifier};
+//!
+//! // An issuer's keyset (normally `Keyset::load("keys.json")`).
+//! let mut keyset = Keyset::new();
+//! keyset.generate(Algorithm::EdDSA, GenerateOptions::default(), 1_700_000_000)?;
+//!
+//! let issuer = Issuer::new(keyset.signing_key(&KeySelector::Preferred)?, "https://auth.example", "api");
+//! let token = issuer.access_token("alice").claim("role", "admin")?.issue()?.token;
+//!
+//! let verifier = Verifier::builder(keyset.verification_keys(), "https://auth.example", "api").build()?;
+//! let verified = verifier.verify_access(&token)?;
+//! assert_eq!(verified.claims().sub, "alice");
+//! assert_eq!(verified.claims().custom["role"], "admin");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The modules are private; everything public is re-exported here.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod clock;
+mod crypto;
+mod error;
+mod json;
+mod keys;
+mod token;
+
+// Time.
+pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
+
+// Errors, one enum per boundary, each with a stable `kind()` or precise reason.
+pub use error::{
+    Claim, ConfigError, IssueError, KeyRejected, KeysetError, Malformed, Revoked, TooLarge,
+    VerifyError,
+};
+
+// Keys: algorithms, key types, the keyset file and where verifiers find keys.
+pub use keys::{
+    Algorithm, AlgorithmFamily, AlgorithmSet, GenerateOptions, KeyEntry, KeySelector, KeySource,
+    KeyState, Keyset, SigningKey, SkippedKey, VerificationKeys, VerifyingKey,
+};
+
+// Tokens: issue, verify, and the types in between.
+pub use token::{
+    AccessClaims, AccessTokenBuilder, Audience, CustomClaims, Header, InsecureInspection,
+    IssuedToken, Issuer, RefreshClaims, RefreshTokenBuilder, TokenType, UntrustedToken, Verified,
+    Verifier, VerifierBuilder, DEFAULT_ACCESS_TTL, DEFAULT_LEEWAY, MAX_LEEWAY, MAX_TOKEN_BYTES,
+};
+
+/// Hooks for fuzz targets and conformance tests. Not a stable API.
+#[doc(hidden)]
+pub mod internal {
+    /// Check a JWS signature alone, skipping every structural and claim check: for test
+    /// vectors whose payload is not a JWT (RFC 8037 A.4 signs plain text).
+    pub fn verify_signature_only(key: &crate::VerifyingKey, compact: &str) -> bool {
+        let mut parts = compact.rsplitn(2, '.');
+        let (Some(signature), Some(signing_input)) = (parts.next(), parts.next()) else {
+            return false;
+        };
+        let Ok(signature) =
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, signature)
+        else {
+            return false;
+        };
+        key.verify_signature(signing_input.as_bytes(), &signature)
+    }
+}

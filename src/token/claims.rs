@@ -1,0 +1,474 @@
+//! Claim types, and the one-pass parse of an untrusted claims object.
+//!
+//! Parsing happens *before* the signature is checked (structure is part of the contract's
+//! check order), but parsing only records what it found; nothing is judged until the
+//! signature has verified. Registered claims land in typed slots that remember "absent" or
+//! "invalid" instead of failing, so the verifier can report them in the contract's order.
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::clock::UnixTime;
+use crate::error::Claim;
+use crate::json::{self, DuplicateMember, MemberName, StrictSeed, StrictValue};
+
+/// Custom (non-registered) claims as a JSON object.
+pub type CustomClaims = Map<String, Value>;
+
+/// Largest integer a JSON time claim may hold: 2^53 - 1, the last one every JSON parser
+/// represents exactly.
+pub(crate) const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// The `aud` claim: one audience or several (RFC 7519 §4.1.3).
+///
+/// ```
+/// use gatepass::Audience;
+/// assert!(Audience::from("api").contains("api"));
+/// assert!(Audience::from(vec!["a".to_string(), "b".to_string()]).contains("b"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum Audience {
+    /// A single audience string.
+    One(String),
+    /// A non-empty array of audience strings.
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// Whether `audience` is (one of) this token's audience(s).
+    pub fn contains(&self, audience: &str) -> bool {
+        match self {
+            Self::One(one) => one == audience,
+            Self::Many(many) => many.iter().any(|a| a == audience),
+        }
+    }
+}
+
+impl From<&str> for Audience {
+    fn from(value: &str) -> Self {
+        Self::One(value.to_owned())
+    }
+}
+
+impl From<String> for Audience {
+    fn from(value: String) -> Self {
+        Self::One(value)
+    }
+}
+
+impl From<Vec<String>> for Audience {
+    fn from(mut value: Vec<String>) -> Self {
+        if value.len() == 1 {
+            Self::One(value.remove(0))
+        } else {
+            Self::Many(value)
+        }
+    }
+}
+
+/// The claims of a verified access token (RFC 9068 profile).
+///
+/// Only [`Verifier`](crate::Verifier) produces these (inside
+/// [`Verified`](crate::Verified)), so holding one means every check passed.
+/// `C` is the type of the custom claims: a JSON map by default, or any
+/// `serde::Deserialize` type of yours.
+///
+/// ```
+/// # use gatepass::*;
+/// # let key = std::sync::Arc::new(SigningKey::generate(Algorithm::HS256)?);
+/// # let issuer = Issuer::new(key.clone(), "https://auth.example", "api");
+/// # let token = issuer.access_token("alice").claim("role", "admin")?.issue()?.token;
+/// # let verifier = Verifier::builder(VerificationKeys::new([key.verifying_key().clone()]), "https://auth.example", "api").build()?;
+/// let verified = verifier.verify_access(&token)?;
+/// let claims: &AccessClaims = verified.claims();
+/// assert_eq!(claims.sub, "alice");
+/// assert_eq!(claims.custom["role"], "admin");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct AccessClaims<C = CustomClaims> {
+    /// Issuer.
+    pub iss: String,
+    /// Subject: who the token is for.
+    pub sub: String,
+    /// Audience(s).
+    pub aud: Audience,
+    /// Expiry, unix seconds.
+    pub exp: UnixTime,
+    /// Issued at, unix seconds.
+    pub iat: UnixTime,
+    /// Not before, unix seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<UnixTime>,
+    /// Token id.
+    pub jti: String,
+    /// Session id (gatepass tokens always carry one; third-party tokens may not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// Every other claim.
+    #[serde(flatten)]
+    pub custom: C,
+}
+
+/// The claims of a verified refresh token.
+///
+/// ```
+/// # use gatepass::*;
+/// # let key = std::sync::Arc::new(SigningKey::generate(Algorithm::EdDSA)?);
+/// # let issuer = Issuer::new(key.clone(), "iss", "aud");
+/// let issued = issuer.refresh_token("alice", "session-1", 3).issue()?;
+/// # let verifier = Verifier::builder(VerificationKeys::new([key.verifying_key().clone()]), "iss", "aud").build()?;
+/// let verified = verifier.verify_refresh(&issued.token)?;
+/// assert_eq!(verified.claims().gen, 3);
+/// assert_eq!(verified.claims().sid, "session-1");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct RefreshClaims {
+    /// Issuer.
+    pub iss: String,
+    /// Subject.
+    pub sub: String,
+    /// Audience(s).
+    pub aud: Audience,
+    /// Expiry, unix seconds.
+    pub exp: UnixTime,
+    /// Issued at, unix seconds: the moment of the rotation that produced this token.
+    pub iat: UnixTime,
+    /// Not before, unix seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<UnixTime>,
+    /// Token id.
+    pub jti: String,
+    /// Session id.
+    pub sid: String,
+    /// Rotation generation: 0 at login, +1 at every refresh.
+    pub gen: u64,
+    /// Every other claim (carried from login to the access tokens of every refresh).
+    #[serde(flatten)]
+    pub custom: CustomClaims,
+}
+
+/// What a parse found for one registered claim.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Slot<T> {
+    #[default]
+    Absent,
+    /// Present but `null`, of the wrong type, or out of range.
+    Invalid,
+    Present(T),
+}
+
+impl<T> Slot<T> {
+    pub(crate) fn is_invalid(&self) -> bool {
+        matches!(self, Self::Invalid)
+    }
+
+    pub(crate) fn is_absent(&self) -> bool {
+        matches!(self, Self::Absent)
+    }
+
+    pub(crate) fn present(self) -> Option<T> {
+        match self {
+            Self::Present(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a token is an access or a refresh token: which `typ` it must carry and which
+/// claims it must have.
+///
+/// ```
+/// use gatepass::TokenType;
+/// assert!(TokenType::Access.accepts_typ("AT+JWT"));
+/// assert!(TokenType::Access.accepts_typ("application/at+jwt"));
+/// assert!(!TokenType::Access.accepts_typ("refresh+jwt"));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenType {
+    /// `typ: at+jwt` (RFC 9068).
+    Access,
+    /// `typ: refresh+jwt`.
+    Refresh,
+}
+
+impl TokenType {
+    /// The `typ` header value gatepass writes.
+    pub fn typ(self) -> &'static str {
+        match self {
+            Self::Access => "at+jwt",
+            Self::Refresh => "refresh+jwt",
+        }
+    }
+
+    /// Whether a header `typ` denotes this type: the short form or with the
+    /// `application/` prefix, compared case-insensitively (RFC 7515 §4.1.9).
+    pub fn accepts_typ(self, typ: &str) -> bool {
+        let short = self.typ();
+        typ.eq_ignore_ascii_case(short)
+            || typ
+                .get(..12)
+                .is_some_and(|prefix| prefix.eq_ignore_ascii_case("application/"))
+                && typ
+                    .get(12..)
+                    .is_some_and(|rest| rest.eq_ignore_ascii_case(short))
+    }
+
+    /// `"access"` or `"refresh"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Access => "access",
+            Self::Refresh => "refresh",
+        }
+    }
+}
+
+impl fmt::Display for TokenType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for TokenType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "access" => Ok(Self::Access),
+            "refresh" => Ok(Self::Refresh),
+            _ => Err(format!(
+                "unknown token type {s:?}; expected access or refresh"
+            )),
+        }
+    }
+}
+
+/// The claims object of an untrusted token, parsed but not judged.
+#[derive(Debug, Default)]
+pub(crate) struct RawClaims {
+    pub(crate) iss: Slot<String>,
+    pub(crate) sub: Slot<String>,
+    pub(crate) aud: Slot<Audience>,
+    pub(crate) exp: Slot<UnixTime>,
+    pub(crate) nbf: Slot<UnixTime>,
+    pub(crate) iat: Slot<UnixTime>,
+    pub(crate) jti: Slot<String>,
+    pub(crate) sid: Slot<String>,
+    /// Only a registered claim in refresh tokens; in access tokens `gen` is custom.
+    pub(crate) gen: Slot<u64>,
+    pub(crate) custom: CustomClaims,
+}
+
+impl RawClaims {
+    /// Parse a claims object strictly. Duplicate members (at any depth) and non-objects
+    /// are errors; wrong-typed registered claims are *recorded*, not errors.
+    pub(crate) fn parse(json: &[u8], kind: TokenType) -> Result<Self, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_slice(json);
+        let claims = ClaimsSeed { kind }.deserialize(&mut de)?;
+        de.end()?;
+        Ok(claims)
+    }
+}
+
+struct ClaimsSeed {
+    kind: TokenType,
+}
+
+impl<'de> DeserializeSeed<'de> for ClaimsSeed {
+    type Value = RawClaims;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<RawClaims, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+fn string_slot(value: Value) -> Slot<String> {
+    match value {
+        Value::String(s) => Slot::Present(s),
+        _ => Slot::Invalid,
+    }
+}
+
+fn audience_slot(value: Value) -> Slot<Audience> {
+    match value {
+        Value::String(s) => Slot::Present(Audience::One(s)),
+        Value::Array(items) if !items.is_empty() => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                match item {
+                    Value::String(s) => out.push(s),
+                    _ => return Slot::Invalid,
+                }
+            }
+            Slot::Present(Audience::Many(out))
+        }
+        _ => Slot::Invalid,
+    }
+}
+
+/// A NumericDate as the contract allows it: a plain JSON integer in 0..2^53. Read from the
+/// raw text, so `1.0`, `1e3`, `-0` and `1e400` (which serde_json cannot even represent)
+/// are all simply invalid rather than a parse failure.
+fn integer_slot(raw: &str) -> Slot<u64> {
+    let raw = raw.trim();
+    let canonical = !raw.is_empty()
+        && raw.len() <= 16
+        && raw.bytes().all(|b| b.is_ascii_digit())
+        && (raw == "0" || !raw.starts_with('0'));
+    match raw.parse::<u64>() {
+        Ok(n) if canonical && n <= MAX_SAFE_INTEGER => Slot::Present(n),
+        _ => Slot::Invalid,
+    }
+}
+
+/// A registered member seen twice is a duplicate like any other.
+fn mark_seen<E: de::Error>(seen: &mut u16, claim: Claim, name: &str) -> Result<(), E> {
+    let bit = 1u16 << (claim as u16);
+    if *seen & bit != 0 {
+        return Err(E::custom(DuplicateMember(name)));
+    }
+    *seen |= bit;
+    Ok(())
+}
+
+impl<'de> Visitor<'de> for ClaimsSeed {
+    type Value = RawClaims;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object of claims")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<RawClaims, A::Error> {
+        let mut claims = RawClaims::default();
+        let mut seen = 0u16;
+        while let Some(MemberName(name)) = access.next_key()? {
+            let registered = match name.as_ref() {
+                "iss" => Some(Claim::Iss),
+                "sub" => Some(Claim::Sub),
+                "aud" => Some(Claim::Aud),
+                "exp" => Some(Claim::Exp),
+                "nbf" => Some(Claim::Nbf),
+                "iat" => Some(Claim::Iat),
+                "jti" => Some(Claim::Jti),
+                "sid" => Some(Claim::Sid),
+                "gen" if self.kind == TokenType::Refresh => Some(Claim::Gen),
+                _ => None,
+            };
+            let Some(claim) = registered else {
+                if claims.custom.contains_key(name.as_ref()) {
+                    return Err(de::Error::custom(DuplicateMember(&name)));
+                }
+                let value = access.next_value_seed(StrictSeed)?;
+                claims.custom.insert(name.into_owned(), value);
+                continue;
+            };
+            mark_seen(&mut seen, claim, &name)?;
+            match claim {
+                Claim::Exp | Claim::Nbf | Claim::Iat | Claim::Gen => {
+                    let raw: &RawValue = access.next_value()?;
+                    let text = raw.get();
+                    if text.starts_with(['{', '[']) {
+                        // Wrong type anyway, but a duplicate inside is still a structural error.
+                        serde_json::from_str::<StrictValue>(text).map_err(de::Error::custom)?;
+                    }
+                    let slot = integer_slot(text);
+                    match claim {
+                        Claim::Exp => claims.exp = slot,
+                        Claim::Nbf => claims.nbf = slot,
+                        Claim::Iat => claims.iat = slot,
+                        _ => claims.gen = slot,
+                    }
+                }
+                _ => {
+                    let StrictValue(value) = access.next_value()?;
+                    match claim {
+                        Claim::Iss => claims.iss = string_slot(value),
+                        Claim::Sub => claims.sub = string_slot(value),
+                        Claim::Aud => claims.aud = audience_slot(value),
+                        Claim::Jti => claims.jti = string_slot(value),
+                        _ => claims.sid = string_slot(value),
+                    }
+                }
+            }
+        }
+        Ok(claims)
+    }
+}
+
+/// Parse a claims object for display only (`inspect`): the same strictness, no typing.
+pub(crate) fn parse_untyped(json: &[u8]) -> Result<Map<String, Value>, serde_json::Error> {
+    json::parse_object(json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_dates_must_be_plain_safe_integers() {
+        assert_eq!(integer_slot("0"), Slot::Present(0));
+        assert_eq!(
+            integer_slot("9007199254740991"),
+            Slot::Present(MAX_SAFE_INTEGER)
+        );
+        for bad in [
+            "9007199254740992",
+            "1.0",
+            "1e3",
+            "-1",
+            "-0",
+            "01",
+            "1e400",
+            "\"1\"",
+            "null",
+            "true",
+        ] {
+            assert_eq!(integer_slot(bad), Slot::Invalid, "{bad}");
+        }
+    }
+
+    #[test]
+    fn wrong_types_are_recorded_not_fatal() {
+        let raw = RawClaims::parse(
+            br#"{"iss":1,"sub":null,"aud":[],"exp":1e400,"jti":"x","x":{"y":[1]}}"#,
+            TokenType::Access,
+        )
+        .unwrap();
+        assert!(raw.iss.is_invalid() && raw.sub.is_invalid() && raw.aud.is_invalid());
+        assert!(raw.exp.is_invalid());
+        assert!(raw.iat.is_absent());
+        assert_eq!(raw.jti, Slot::Present("x".into()));
+        assert!(raw.custom.contains_key("x"));
+    }
+
+    #[test]
+    fn duplicates_are_structural_errors_wherever_they_are() {
+        for doc in [
+            r#"{"sub":"a","sub":"b"}"#,
+            r#"{"x":1,"x":2}"#,
+            r#"{"x":{"y":1,"y":2}}"#,
+            r#"{"exp":{"y":1,"y":2}}"#,
+        ] {
+            assert!(
+                RawClaims::parse(doc.as_bytes(), TokenType::Access).is_err(),
+                "{doc}"
+            );
+        }
+    }
+
+    #[test]
+    fn gen_is_registered_only_in_refresh_tokens() {
+        let access = RawClaims::parse(br#"{"gen":"x"}"#, TokenType::Access).unwrap();
+        assert_eq!(access.custom["gen"], "x");
+        let refresh = RawClaims::parse(br#"{"gen":"x"}"#, TokenType::Refresh).unwrap();
+        assert!(refresh.gen.is_invalid());
+    }
+}

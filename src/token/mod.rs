@@ -1,0 +1,13 @@
+//! Tokens: claims in, compact JWS out, and back, with every validation rule in one place.
+
+mod claims;
+mod header;
+mod issue;
+mod parse;
+mod verify;
+
+pub use claims::{AccessClaims, Audience, CustomClaims, RefreshClaims, TokenType};
+pub use header::Header;
+pub use issue::{AccessTokenBuilder, IssuedToken, Issuer, RefreshTokenBuilder, DEFAULT_ACCESS_TTL};
+pub use parse::{InsecureInspection, UntrustedToken, MAX_TOKEN_BYTES};
+pub use verify::{Verified, Verifier, VerifierBuilder, DEFAULT_LEEWAY, MAX_LEEWAY};

@@ -1,0 +1,462 @@
+//! The verifier: every check of CONTRACT §3, in the contract's order, in one pass.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use super::claims::{AccessClaims, CustomClaims, RawClaims, RefreshClaims, Slot, TokenType};
+use super::header::{Header, HeaderAlg};
+use super::parse::{UntrustedToken, MAX_TOKEN_BYTES};
+use crate::clock::{Clock, SystemClock, UnixTime};
+use crate::crypto::AlgorithmSet;
+use crate::error::{Claim, ConfigError, VerifyError};
+use crate::keys::KeySource;
+
+/// Default clock-skew leeway (CONTRACT §3).
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+/// The largest leeway a verifier accepts.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+
+/// A token whose signature and claims have been verified, with its header.
+///
+/// Only a [`Verifier`] creates one, so a `Verified<AccessClaims>` in a function signature
+/// is proof of verification, and a `Verified<RefreshClaims>` can never be passed where an
+/// access token is expected.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verified<T> {
+    header: Header,
+    claims: T,
+}
+
+impl<T> Verified<T> {
+    /// The verified claims.
+    pub fn claims(&self) -> &T {
+        &self.claims
+    }
+
+    /// The token's header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The claims, consuming the wrapper.
+    pub fn into_claims(self) -> T {
+        self.claims
+    }
+
+    /// Header and claims.
+    pub fn into_parts(self) -> (Header, T) {
+        (self.header, self.claims)
+    }
+}
+
+/// Verifies tokens: built once, shared (`Arc`) across threads and requests.
+///
+/// ```
+/// use std::sync::Arc;
+/// use gatepass::*;
+///
+/// let key = Arc::new(SigningKey::generate(Algorithm::EdDSA)?);
+/// let issuer = Issuer::new(key.clone(), "https://auth.example", "api");
+/// let token = issuer.access_token("alice").issue()?.token;
+///
+/// let keys = VerificationKeys::new([key.verifying_key().clone()]);
+/// let verifier = Verifier::builder(keys, "https://auth.example", "api").build()?;
+/// let verified = verifier.verify_access(&token)?;
+/// assert_eq!(verified.claims().sub, "alice");
+///
+/// // A refresh token is never an access token, and vice versa.
+/// let refresh = issuer.refresh_token("alice", "sid", 0).issue()?.token;
+/// assert_eq!(verifier.verify_access(&refresh).unwrap_err(), VerifyError::WrongType);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Verifier {
+    keys: Arc<dyn KeySource>,
+    issuer: String,
+    audience: String,
+    leeway: u64,
+    max_age: Option<u64>,
+    allowed: AlgorithmSet,
+    max_len: usize,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("keys", &self.keys)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("leeway", &self.leeway)
+            .field("max_age", &self.max_age)
+            .field("allowed", &self.allowed)
+            .field("max_len", &self.max_len)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Verifier`]. The expected issuer and audience are required up front;
+/// everything else has a secure default.
+#[derive(Debug)]
+#[must_use]
+pub struct VerifierBuilder {
+    keys: Arc<dyn KeySource>,
+    issuer: String,
+    audience: String,
+    leeway: Duration,
+    max_age: Option<Duration>,
+    allowed: AlgorithmSet,
+    max_len: usize,
+    clock: Arc<dyn Clock>,
+}
+
+impl VerifierBuilder {
+    /// Clock-skew tolerance for `exp`, `nbf`, `iat` and max-age. Default 30 s, at most 300 s.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Reject tokens whose `iat` is older than `max_age` (plus leeway), whatever their `exp`.
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    /// Accept only these algorithms (default: all that gatepass supports; the key still
+    /// fixes the algorithm of each token).
+    pub fn algorithms(mut self, allowed: AlgorithmSet) -> Self {
+        self.allowed = allowed;
+        self
+    }
+
+    /// The longest token accepted, in bytes (default 8192).
+    pub fn max_token_bytes(mut self, max: usize) -> Self {
+        self.max_len = max;
+        self
+    }
+
+    /// The clock (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Build the verifier, refusing configurations that would weaken it.
+    pub fn build(self) -> Result<Verifier, ConfigError> {
+        if self.leeway > MAX_LEEWAY {
+            return Err(ConfigError::LeewayTooLarge {
+                secs: self.leeway.as_secs() + u64::from(self.leeway.subsec_nanos() > 0),
+                max: MAX_LEEWAY.as_secs(),
+            });
+        }
+        if self.allowed.is_empty() {
+            return Err(ConfigError::NoAlgorithmAllowed);
+        }
+        if self.issuer.is_empty() || self.audience.is_empty() {
+            return Err(ConfigError::EmptyIssuerOrAudience);
+        }
+        if self.max_len == 0 {
+            return Err(ConfigError::InvalidDuration("token size limit"));
+        }
+        Ok(Verifier {
+            keys: self.keys,
+            issuer: self.issuer,
+            audience: self.audience,
+            leeway: self.leeway.as_secs(),
+            max_age: self.max_age.map(|d| d.as_secs()),
+            allowed: self.allowed,
+            max_len: self.max_len,
+            clock: self.clock,
+        })
+    }
+}
+
+/// The registered claims every token must carry, checked and unwrapped.
+struct Checked {
+    iss: String,
+    sub: String,
+    aud: super::claims::Audience,
+    exp: UnixTime,
+    iat: UnixTime,
+    nbf: Option<UnixTime>,
+    jti: String,
+    sid: Option<String>,
+    gen: Option<u64>,
+    custom: CustomClaims,
+}
+
+impl Verifier {
+    /// Start configuring a verifier that trusts `keys` and expects tokens from `issuer`
+    /// for `audience`.
+    pub fn builder(
+        keys: impl KeySource + 'static,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+    ) -> VerifierBuilder {
+        Self::builder_shared(Arc::new(keys), issuer, audience)
+    }
+
+    /// Like [`builder`](Self::builder), for a key source that is shared (for example a
+    /// JWKS client also used elsewhere).
+    pub fn builder_shared(
+        keys: Arc<dyn KeySource>,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+    ) -> VerifierBuilder {
+        VerifierBuilder {
+            keys,
+            issuer: issuer.into(),
+            audience: audience.into(),
+            leeway: DEFAULT_LEEWAY,
+            max_age: None,
+            allowed: AlgorithmSet::all(),
+            max_len: MAX_TOKEN_BYTES,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The verifier's clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The expected issuer.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The expected audience.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    /// Verify an access token now.
+    pub fn verify_access(&self, token: &str) -> Result<Verified<AccessClaims>, VerifyError> {
+        self.verify_access_at(token, self.clock.now())
+    }
+
+    /// Verify an access token as of `now` (unix seconds).
+    pub fn verify_access_at(
+        &self,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<Verified<AccessClaims>, VerifyError> {
+        self.verify_access_as_at(token, now)
+    }
+
+    /// Verify an access token now, deserializing the custom claims into `C`.
+    ///
+    /// ```
+    /// # use gatepass::*;
+    /// #[derive(serde::Deserialize)]
+    /// struct Roles { roles: Vec<String> }
+    /// # let key = std::sync::Arc::new(SigningKey::generate(Algorithm::HS256)?);
+    /// # let token = Issuer::new(key.clone(), "i", "a").access_token("u")
+    /// #     .claim("roles", serde_json::json!(["admin"]))?.issue()?.token;
+    /// # let verifier = Verifier::builder(VerificationKeys::new([key.verifying_key().clone()]), "i", "a").build()?;
+    /// let verified = verifier.verify_access_as::<Roles>(&token)?;
+    /// assert_eq!(verified.claims().custom.roles, ["admin"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify_access_as<C: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<Verified<AccessClaims<C>>, VerifyError> {
+        self.verify_access_as_at(token, self.clock.now())
+    }
+
+    /// Verify an access token as of `now`, deserializing the custom claims into `C`.
+    pub fn verify_access_as_at<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<Verified<AccessClaims<C>>, VerifyError> {
+        let (header, checked) = self.verify_raw(token, TokenType::Access, now)?;
+        let custom = custom_claims::<C>(checked.custom)?;
+        Ok(Verified {
+            header,
+            claims: AccessClaims {
+                iss: checked.iss,
+                sub: checked.sub,
+                aud: checked.aud,
+                exp: checked.exp,
+                iat: checked.iat,
+                nbf: checked.nbf,
+                jti: checked.jti,
+                sid: checked.sid,
+                custom,
+            },
+        })
+    }
+
+    /// Verify a refresh token now: signature and claims only. Whether it is still the
+    /// current token of a live session is the session store's question.
+    pub fn verify_refresh(&self, token: &str) -> Result<Verified<RefreshClaims>, VerifyError> {
+        self.verify_refresh_at(token, self.clock.now())
+    }
+
+    /// Verify a refresh token as of `now`.
+    pub fn verify_refresh_at(
+        &self,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<Verified<RefreshClaims>, VerifyError> {
+        let (header, checked) = self.verify_raw(token, TokenType::Refresh, now)?;
+        // Presence of sid and gen was checked for refresh tokens.
+        let (Some(sid), Some(gen)) = (checked.sid, checked.gen) else {
+            return Err(VerifyError::MissingClaim(Claim::Sid));
+        };
+        Ok(Verified {
+            header,
+            claims: RefreshClaims {
+                iss: checked.iss,
+                sub: checked.sub,
+                aud: checked.aud,
+                exp: checked.exp,
+                iat: checked.iat,
+                nbf: checked.nbf,
+                jti: checked.jti,
+                sid,
+                gen,
+                custom: checked.custom,
+            },
+        })
+    }
+
+    /// Size, structure, algorithm, key, signature, then the claim checks.
+    fn verify_raw(
+        &self,
+        token: &str,
+        kind: TokenType,
+        now: UnixTime,
+    ) -> Result<(Header, Checked), VerifyError> {
+        let untrusted = UntrustedToken::with_limit(token, self.max_len)?;
+        let parsed = untrusted.parse(kind)?;
+
+        let HeaderAlg::Known(alg) = parsed.header.alg else {
+            return Err(VerifyError::UnsupportedAlgorithm);
+        };
+        if !self.allowed.contains(alg) || parsed.header.has_crit {
+            return Err(VerifyError::UnsupportedAlgorithm);
+        }
+
+        let key = self.keys.find(parsed.header.kid.as_deref(), alg)?;
+        if key.alg() != alg {
+            return Err(VerifyError::UnsupportedAlgorithm);
+        }
+        if !key.verify_signature(parsed.signing_input, &parsed.signature) {
+            return Err(VerifyError::BadSignature);
+        }
+
+        // From here on the bytes are authentic; now judge them.
+        if !parsed
+            .header
+            .typ
+            .as_deref()
+            .is_some_and(|typ| kind.accepts_typ(typ))
+        {
+            return Err(VerifyError::WrongType);
+        }
+        let checked = self.check_claims(parsed.claims, kind, now)?;
+        Ok((parsed.header.into_header(alg), checked))
+    }
+
+    fn check_claims(
+        &self,
+        raw: RawClaims,
+        kind: TokenType,
+        now: UnixTime,
+    ) -> Result<Checked, VerifyError> {
+        let refresh = kind == TokenType::Refresh;
+        // Types first: a present-but-wrong claim is reported before a missing one.
+        let invalid = [
+            (raw.iss.is_invalid(), Claim::Iss),
+            (raw.sub.is_invalid(), Claim::Sub),
+            (raw.aud.is_invalid(), Claim::Aud),
+            (raw.exp.is_invalid(), Claim::Exp),
+            (raw.nbf.is_invalid(), Claim::Nbf),
+            (raw.iat.is_invalid(), Claim::Iat),
+            (raw.jti.is_invalid(), Claim::Jti),
+            (raw.sid.is_invalid(), Claim::Sid),
+            (raw.gen.is_invalid(), Claim::Gen),
+        ];
+        if let Some((_, claim)) = invalid.iter().find(|(bad, _)| *bad) {
+            return Err(VerifyError::InvalidClaim(*claim));
+        }
+        let missing = [
+            (raw.iss.is_absent(), Claim::Iss),
+            (raw.sub.is_absent(), Claim::Sub),
+            (raw.aud.is_absent(), Claim::Aud),
+            (raw.exp.is_absent(), Claim::Exp),
+            (raw.iat.is_absent(), Claim::Iat),
+            (raw.jti.is_absent(), Claim::Jti),
+            (refresh && raw.sid.is_absent(), Claim::Sid),
+            (refresh && raw.gen.is_absent(), Claim::Gen),
+        ];
+        if let Some((_, claim)) = missing.iter().find(|(absent, _)| *absent) {
+            return Err(VerifyError::MissingClaim(*claim));
+        }
+        let RawClaims {
+            iss,
+            sub,
+            aud,
+            exp,
+            nbf,
+            iat,
+            jti,
+            sid,
+            gen,
+            custom,
+        } = raw;
+        let (Slot::Present(iss), Slot::Present(sub), Slot::Present(aud)) = (iss, sub, aud) else {
+            return Err(VerifyError::MissingClaim(Claim::Iss));
+        };
+        let (Slot::Present(exp), Slot::Present(iat), Slot::Present(jti)) = (exp, iat, jti) else {
+            return Err(VerifyError::MissingClaim(Claim::Exp));
+        };
+        let nbf = nbf.present();
+
+        // Time. All values are < 2^53 and leeway <= 300, so these sums cannot overflow.
+        let leeway = self.leeway;
+        if now >= exp + leeway {
+            return Err(VerifyError::Expired);
+        }
+        if let Some(max_age) = self.max_age {
+            if now >= iat.saturating_add(max_age).saturating_add(leeway) {
+                return Err(VerifyError::Expired);
+            }
+        }
+        if nbf.is_some_and(|nbf| now < nbf.saturating_sub(leeway))
+            || iat > now.saturating_add(leeway)
+        {
+            return Err(VerifyError::NotYetValid);
+        }
+
+        if iss != self.issuer {
+            return Err(VerifyError::WrongIssuer);
+        }
+        if !aud.contains(&self.audience) {
+            return Err(VerifyError::WrongAudience);
+        }
+        Ok(Checked {
+            iss,
+            sub,
+            aud,
+            exp,
+            iat,
+            nbf,
+            jti,
+            sid: sid.present(),
+            gen: gen.present(),
+            custom,
+        })
+    }
+}
+
+fn custom_claims<C: DeserializeOwned>(custom: CustomClaims) -> Result<C, VerifyError> {
+    serde_json::from_value(serde_json::Value::Object(custom))
+        .map_err(|_| VerifyError::InvalidClaim(Claim::Custom))
+}
