@@ -1,5 +1,7 @@
 //! The `gatepass` command line: see `gatepass --help` and CONTRACT §3.
 
+mod cli;
+
 fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+    cli::run()
 }

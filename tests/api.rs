@@ -1,5 +1,21 @@
 //! The one integration-test binary (one link step on 2 cores): each concern a module.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs,
+    unreachable_pub
+)]
 
+#[allow(dead_code)]
 #[path = "api/support.rs"]
 mod support;
+
+#[path = "api/attacks.rs"]
+mod attacks;
+#[path = "api/interop.rs"]
+mod interop;
+#[path = "api/keys.rs"]
+mod keys;
+#[path = "api/verify_kinds.rs"]
+mod verify_kinds;

@@ -1,0 +1,245 @@
+//! Argument parsing and dispatch. Every command is a thin adapter over the library.
+
+mod keys;
+mod output;
+mod token;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use gatepass::{Algorithm, KeyState, TokenType};
+
+use output::{CliResult, Failure};
+
+/// Stateless signed-token sessions: keys, tokens, verification.
+///
+/// Exit codes: 0 success, 1 the token or request was rejected (one JSON line on stderr),
+/// 2 usage or configuration error. Machine output is JSON on stdout.
+#[derive(Debug, Parser)]
+#[command(name = "gatepass", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the keyset FILE or append a new key to it.
+    Keygen {
+        /// Algorithm of the new key (EdDSA, ES256, ES384, HS256, HS384, HS512).
+        #[arg(long, value_name = "ALG")]
+        alg: Algorithm,
+        #[command(flatten)]
+        keyset: KeysetArg,
+        /// Key id (default: the RFC 7638 thumbprint).
+        #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+        kid: Option<String>,
+        /// Initial state (default: active if the family has no active key, else pending).
+        #[arg(long, value_name = "pending|active")]
+        state: Option<KeyState>,
+    },
+    /// Inspect and change the keys of a keyset.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Print the public JWK Set (pending, active and retiring keys; never HMAC keys).
+    Jwks {
+        #[command(flatten)]
+        keyset: KeysetArg,
+    },
+    /// Print one signed access token.
+    Issue {
+        #[command(flatten)]
+        keyset: KeysetArg,
+        /// Issuer (`iss`).
+        #[arg(long, value_name = "ISS")]
+        iss: String,
+        /// Audience (`aud`); repeat for several.
+        #[arg(long, value_name = "AUD", required = true)]
+        aud: Vec<String>,
+        /// Subject (`sub`).
+        #[arg(long, value_name = "SUB")]
+        sub: String,
+        /// Lifetime in seconds.
+        #[arg(long, value_name = "SECS", default_value_t = gatepass::DEFAULT_ACCESS_TTL)]
+        ttl: u64,
+        /// A custom claim, its value as JSON (e.g. --claim 'role="admin"'); repeatable.
+        #[arg(long = "claim", value_name = "NAME=JSON")]
+        claims: Vec<String>,
+        /// Issue as of this unix time instead of now.
+        #[arg(long, value_name = "UNIX")]
+        at: Option<u64>,
+        /// Sign with the active key of this algorithm (default: EdDSA, then ECDSA, then HMAC).
+        #[arg(long, value_name = "ALG", conflicts_with = "kid")]
+        alg: Option<Algorithm>,
+        /// Sign with this active key.
+        #[arg(long, value_name = "KID", allow_hyphen_values = true)]
+        kid: Option<String>,
+    },
+    /// Verify a token; prints its header and claims as JSON.
+    Verify(VerifyCli),
+    /// Print a token's header and claims WITHOUT verifying it ("verified": false).
+    Inspect {
+        /// The token, or - to read it from stdin.
+        #[arg(value_name = "TOKEN|-")]
+        token: String,
+    },
+}
+
+#[derive(Debug, Args)]
+struct KeysetArg {
+    /// The keyset file (CONTRACT §2).
+    #[arg(long = "keyset", value_name = "FILE")]
+    path: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// List kid, alg, state and dates.
+    List {
+        #[command(flatten)]
+        keyset: KeysetArg,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make KID the active key of its family; the previous active key becomes retiring.
+    Activate(KidArgs),
+    /// Stop KID from signing; it still verifies.
+    Retire(KidArgs),
+    /// Stop KID from verifying now (a compromised key).
+    Revoke(KidArgs),
+    /// Delete KID from the keyset (it must not be active).
+    Remove(KidArgs),
+}
+
+#[derive(Debug, Args)]
+struct KidArgs {
+    /// The key id (put it after `--` if it begins with `-`).
+    #[arg(value_name = "KID")]
+    kid: String,
+    #[command(flatten)]
+    keyset: KeysetArg,
+}
+
+#[derive(Debug, Args)]
+struct VerifyCli {
+    /// Trust the active and retiring keys of this keyset.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "jwks",
+        required_unless_present = "jwks"
+    )]
+    keyset: Option<PathBuf>,
+    /// Trust the keys of this JWK Set (a file).
+    #[arg(long, value_name = "FILE_OR_URL")]
+    jwks: Option<String>,
+    /// Expected issuer.
+    #[arg(long, value_name = "ISS")]
+    iss: String,
+    /// Expected audience.
+    #[arg(long, value_name = "AUD")]
+    aud: String,
+    /// Expected token type.
+    #[arg(long = "type", value_name = "access|refresh", default_value = "access")]
+    kind: TokenType,
+    /// Allowed algorithm; repeatable (default: all supported).
+    #[arg(long = "alg", value_name = "ALG")]
+    algs: Vec<Algorithm>,
+    /// Clock-skew leeway in seconds (at most 300).
+    #[arg(long, value_name = "SECS", default_value_t = gatepass::DEFAULT_LEEWAY.as_secs())]
+    leeway: u64,
+    /// Reject tokens issued more than SECS ago.
+    #[arg(long, value_name = "SECS")]
+    max_age: Option<u64>,
+    /// Verify as of this unix time instead of now.
+    #[arg(long, value_name = "UNIX")]
+    at: Option<u64>,
+    /// The token, or - to read it from stdin.
+    #[arg(value_name = "TOKEN|-")]
+    token: String,
+}
+
+fn dispatch(command: Command) -> CliResult {
+    match command {
+        Command::Keygen {
+            alg,
+            keyset,
+            kid,
+            state,
+        } => keys::keygen(alg, &keyset.path, kid, state),
+        Command::Keys { command } => match command {
+            KeysCommand::List { keyset, json } => keys::list(&keyset.path, json),
+            KeysCommand::Activate(a) => {
+                keys::change(&a.keyset.path, &a.kid, keys::Change::Activate)
+            }
+            KeysCommand::Retire(a) => keys::change(&a.keyset.path, &a.kid, keys::Change::Retire),
+            KeysCommand::Revoke(a) => keys::change(&a.keyset.path, &a.kid, keys::Change::Revoke),
+            KeysCommand::Remove(a) => keys::change(&a.keyset.path, &a.kid, keys::Change::Remove),
+        },
+        Command::Jwks { keyset } => keys::jwks(&keyset.path),
+        Command::Issue {
+            keyset,
+            iss,
+            aud,
+            sub,
+            ttl,
+            claims,
+            at,
+            alg,
+            kid,
+        } => token::issue(token::IssueArgs {
+            keyset: keyset.path,
+            iss,
+            aud,
+            sub,
+            ttl,
+            claims,
+            at,
+            alg,
+            kid,
+        }),
+        Command::Verify(v) => {
+            if v.leeway > gatepass::MAX_LEEWAY.as_secs() {
+                return Err(Failure::usage(format!(
+                    "--leeway {} is above the maximum of {} seconds",
+                    v.leeway,
+                    gatepass::MAX_LEEWAY.as_secs()
+                )));
+            }
+            token::verify(token::VerifyArgs {
+                keyset: v.keyset,
+                jwks: v.jwks,
+                iss: v.iss,
+                aud: v.aud,
+                kind: v.kind,
+                algs: v.algs,
+                leeway: v.leeway,
+                max_age: v.max_age,
+                at: v.at,
+                token: v.token,
+            })
+        }
+        Command::Inspect { token } => token::inspect(&token),
+    }
+}
+
+/// Parse the command line, run the command, and map the outcome to an exit code.
+pub(crate) fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // --help and --version are successes and go to stdout; clap knows which.
+            let code = if err.use_stderr() { 2 } else { 0 };
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
+    match dispatch(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}

@@ -1,0 +1,145 @@
+//! `issue`, `verify` and `inspect`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatepass::{
+    Algorithm, AlgorithmSet, CustomClaims, Issuer, KeySelector, Keyset, ManualClock, TokenType,
+    UntrustedToken, VerificationKeys, Verifier,
+};
+use serde_json::{json, Value};
+
+use super::output::{print_json, print_line, read_token, CliResult, Failure};
+
+/// Arguments of `gatepass issue`.
+#[derive(Debug)]
+pub(crate) struct IssueArgs {
+    pub(crate) keyset: PathBuf,
+    pub(crate) iss: String,
+    pub(crate) aud: Vec<String>,
+    pub(crate) sub: String,
+    pub(crate) ttl: u64,
+    pub(crate) claims: Vec<String>,
+    pub(crate) at: Option<u64>,
+    pub(crate) alg: Option<Algorithm>,
+    pub(crate) kid: Option<String>,
+}
+
+fn parse_claims(pairs: &[String]) -> Result<CustomClaims, Failure> {
+    let mut claims = CustomClaims::new();
+    for pair in pairs {
+        let Some((name, json)) = pair.split_once('=') else {
+            return Err(Failure::usage(format!(
+                "--claim {pair:?}: expected NAME=JSON"
+            )));
+        };
+        if name.is_empty() {
+            return Err(Failure::usage(format!(
+                "--claim {pair:?}: the claim name is empty"
+            )));
+        }
+        let value: Value = serde_json::from_str(json).map_err(|e| {
+            Failure::usage(format!(
+                "--claim {name}: the value is not JSON ({e}); quote strings, e.g. --claim '{name}=\"text\"'"
+            ))
+        })?;
+        if claims.insert(name.to_owned(), value).is_some() {
+            return Err(Failure::usage(format!("--claim {name} is given twice")));
+        }
+    }
+    Ok(claims)
+}
+
+pub(crate) fn issue(args: IssueArgs) -> CliResult {
+    if args.ttl == 0 {
+        return Err(Failure::usage("--ttl must be at least 1 second"));
+    }
+    let claims = parse_claims(&args.claims)?;
+    let keyset = Keyset::load(&args.keyset)?;
+    let selector = match (args.kid, args.alg) {
+        (Some(kid), _) => KeySelector::Kid(kid),
+        (None, Some(alg)) => KeySelector::Algorithm(alg),
+        (None, None) => KeySelector::Preferred,
+    };
+    let key = keyset.signing_key(&selector)?;
+    let issuer = Issuer::new(key, args.iss, args.aud).with_access_ttl(args.ttl);
+    let mut builder = issuer
+        .access_token(&args.sub)
+        .claims(&claims)
+        .map_err(Failure::usage)?;
+    if let Some(at) = args.at {
+        builder = builder.issued_at(at);
+    }
+    let issued = builder.issue().map_err(Failure::usage)?;
+    print_line(&issued.token);
+    Ok(())
+}
+
+/// Arguments of `gatepass verify`.
+#[derive(Debug)]
+pub(crate) struct VerifyArgs {
+    pub(crate) keyset: Option<PathBuf>,
+    pub(crate) jwks: Option<String>,
+    pub(crate) iss: String,
+    pub(crate) aud: String,
+    pub(crate) kind: TokenType,
+    pub(crate) algs: Vec<Algorithm>,
+    pub(crate) leeway: u64,
+    pub(crate) max_age: Option<u64>,
+    pub(crate) at: Option<u64>,
+    pub(crate) token: String,
+}
+
+fn load_jwks(source: &str) -> Result<VerificationKeys, Failure> {
+    if source.starts_with("http://") || source.starts_with("https://") {
+        return Err(Failure::usage(
+            "--jwks URL needs the remote JWKS client, which this build does not include; give a file",
+        ));
+    }
+    let bytes = std::fs::read(Path::new(source))
+        .map_err(|e| Failure::usage(format!("cannot read the JWKS {source}: {e}")))?;
+    let (keys, _skipped) = VerificationKeys::from_jwks_json(&bytes)?;
+    Ok(keys)
+}
+
+pub(crate) fn verify(args: VerifyArgs) -> CliResult {
+    let keys = match (&args.keyset, &args.jwks) {
+        (Some(path), None) => Keyset::load(path)?.verification_keys(),
+        (None, Some(source)) => load_jwks(source)?,
+        _ => return Err(Failure::usage("give exactly one of --keyset or --jwks")),
+    };
+    let mut builder =
+        Verifier::builder(keys, args.iss, args.aud).leeway(Duration::from_secs(args.leeway));
+    if let Some(max_age) = args.max_age {
+        builder = builder.max_age(Duration::from_secs(max_age));
+    }
+    if !args.algs.is_empty() {
+        builder = builder.algorithms(AlgorithmSet::from_iter(args.algs.iter().copied()));
+    }
+    if let Some(at) = args.at {
+        builder = builder.clock(Arc::new(ManualClock::new(at)));
+    }
+    let verifier = builder.build()?;
+    let token = read_token(&args.token)?;
+    let output = match args.kind {
+        TokenType::Refresh => {
+            let verified = verifier.verify_refresh(&token)?;
+            json!({ "header": verified.header(), "claims": verified.claims() })
+        }
+        _ => {
+            let verified = verifier.verify_access(&token)?;
+            json!({ "header": verified.header(), "claims": verified.claims() })
+        }
+    };
+    print_json(&output, false)
+}
+
+pub(crate) fn inspect(token: &str) -> CliResult {
+    let token = read_token(token)?;
+    let shown = UntrustedToken::new(&token)?.insecure_inspect()?;
+    print_json(
+        &json!({ "verified": false, "header": shown.header, "claims": shown.claims }),
+        false,
+    )
+}
