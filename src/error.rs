@@ -505,3 +505,92 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// Why a refresh token (or a login's result) was refused: every variant is answered as
+/// OAuth's `invalid_grant` (CONTRACT §5), with this as the description.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidGrant {
+    /// The refresh token itself did not verify (bad signature, expired, wrong type...).
+    Token(VerifyError),
+    /// The store does not know the session: ended, wiped, or another deployment's.
+    UnknownSession,
+    /// The token had already been rotated: the session has now been ended.
+    Reused,
+    /// No refresh within the idle timeout.
+    IdleTimeout,
+    /// Past the session's absolute lifetime.
+    AbsoluteTimeout,
+}
+
+impl fmt::Display for InvalidGrant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Token(err) => write!(f, "the refresh token is invalid: {err}"),
+            Self::UnknownSession => f.write_str("the session is unknown or has ended"),
+            Self::Reused => {
+                f.write_str("the refresh token was already used; the session has been revoked")
+            }
+            Self::IdleTimeout => f.write_str("the session timed out after inactivity"),
+            Self::AbsoluteTimeout => f.write_str("the session reached its maximum lifetime"),
+        }
+    }
+}
+
+/// Why a session operation failed.
+///
+/// ```
+/// use gatepass::{InvalidGrant, SessionError};
+/// let err = SessionError::InvalidGrant(InvalidGrant::Reused);
+/// assert_eq!(err.kind(), "invalid_grant");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The presented grant (refresh token) is not acceptable. HTTP 400 `invalid_grant`.
+    InvalidGrant(InvalidGrant),
+    /// The presented access token is not acceptable (logout with a bad token).
+    InvalidToken(VerifyError),
+    /// The store failed; nothing was changed or acknowledged. HTTP 503.
+    Store(crate::revocation::StoreError),
+    /// Signing the new tokens failed. HTTP 500.
+    Issue(IssueError),
+}
+
+impl SessionError {
+    /// A stable machine-readable kind: `invalid_grant`, `invalid_token`,
+    /// `store_unavailable` or `server_error`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::InvalidGrant(_) => "invalid_grant",
+            Self::InvalidToken(_) => "invalid_token",
+            Self::Store(_) => "store_unavailable",
+            Self::Issue(_) => "server_error",
+        }
+    }
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidGrant(why) => write!(f, "{why}"),
+            Self::InvalidToken(why) => write!(f, "the access token is invalid: {why}"),
+            Self::Store(why) => write!(f, "{why}"),
+            Self::Issue(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+impl std::error::Error for SessionError {}
+
+impl From<crate::revocation::StoreError> for SessionError {
+    fn from(err: crate::revocation::StoreError) -> Self {
+        Self::Store(err)
+    }
+}
+
+impl From<IssueError> for SessionError {
+    fn from(err: IssueError) -> Self {
+        Self::Issue(err)
+    }
+}

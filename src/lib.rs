@@ -36,8 +36,12 @@
 mod clock;
 mod crypto;
 mod error;
+mod events;
+mod fs;
 mod json;
 mod keys;
+mod revocation;
+mod session;
 mod token;
 
 // Time.
@@ -45,8 +49,8 @@ pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 
 // Errors, one enum per boundary, each with a stable `kind()` or precise reason.
 pub use error::{
-    Claim, ConfigError, IssueError, KeyRejected, KeysetError, Malformed, Revoked, TooLarge,
-    VerifyError,
+    Claim, ConfigError, InvalidGrant, IssueError, KeyRejected, KeysetError, Malformed, Revoked,
+    SessionError, TooLarge, VerifyError,
 };
 
 // Keys: algorithms, key types, the keyset file and where verifiers find keys.
@@ -61,6 +65,17 @@ pub use token::{
     IssuedToken, Issuer, RefreshClaims, RefreshTokenBuilder, TokenType, UntrustedToken, Verified,
     Verifier, VerifierBuilder, DEFAULT_ACCESS_TTL, DEFAULT_LEEWAY, MAX_LEEWAY, MAX_TOKEN_BYTES,
 };
+
+// Revocation: the store trait, its memory and file implementations, and the view
+// verifiers read.
+pub use revocation::{
+    ConsumeOutcome, ConsumeRequest, EndReason, FileStore, GraceRecord, IssuedPair, MemoryStore,
+    PruneReport, RevocationCounts, RevocationList, RevocationQuery, RevocationSnapshot,
+    RevocationView, SessionRecord, SessionStore, StoreError, StoreFuture, SubjectCutoff,
+};
+
+// Sessions: login, rotation, reuse detection, timeouts, logout.
+pub use session::{SessionConfig, SessionManager, SessionSetupError, TokenPair};
 
 #[doc(hidden)]
 pub mod internal;

@@ -13,9 +13,17 @@ mod support;
 
 #[path = "api/attacks.rs"]
 mod attacks;
+#[path = "api/cli_revoke.rs"]
+mod cli_revoke;
+#[path = "api/file_store.rs"]
+mod file_store;
 #[path = "api/interop.rs"]
 mod interop;
 #[path = "api/keys.rs"]
 mod keys;
+#[path = "api/sessions.rs"]
+mod sessions;
+#[path = "api/store_conformance.rs"]
+mod store_conformance;
 #[path = "api/verify_kinds.rs"]
 mod verify_kinds;

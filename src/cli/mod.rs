@@ -2,6 +2,7 @@
 
 mod keys;
 mod output;
+mod revoke;
 mod token;
 
 use std::path::PathBuf;
@@ -80,12 +81,45 @@ enum Command {
     },
     /// Verify a token; prints its header and claims as JSON.
     Verify(VerifyCli),
+    /// Add an entry to a durable revocation file (the `--store file:` journal).
+    Revoke(RevokeCli),
     /// Print a token's header and claims WITHOUT verifying it ("verified": false).
     Inspect {
         /// The token, or - to read it from stdin.
         #[arg(value_name = "TOKEN|-")]
         token: String,
     },
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["token", "jti", "sid", "sub"])))]
+struct RevokeCli {
+    /// The revocation journal (created if missing).
+    #[arg(long, value_name = "FILE")]
+    revocations: PathBuf,
+    /// Revoke this token (by its jti, until its exp); - reads it from stdin.
+    #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
+    token: Option<String>,
+    /// Revoke the token with this jti...
+    #[arg(long, value_name = "ID", requires = "exp", allow_hyphen_values = true)]
+    jti: Option<String>,
+    /// Revoke every token of this session...
+    #[arg(long, value_name = "ID", requires = "exp", allow_hyphen_values = true)]
+    sid: Option<String>,
+    /// ...until this unix time (the last such token's exp).
+    #[arg(long, value_name = "UNIX")]
+    exp: Option<u64>,
+    /// Revoke every token of this subject issued before --before.
+    #[arg(
+        long,
+        value_name = "SUB",
+        requires = "before",
+        allow_hyphen_values = true
+    )]
+    sub: Option<String>,
+    /// The subject cut-off (unix time): tokens with iat < UNIX are revoked.
+    #[arg(long, value_name = "UNIX")]
+    before: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -155,6 +189,9 @@ struct VerifyCli {
     /// Reject tokens issued more than SECS ago.
     #[arg(long, value_name = "SECS")]
     max_age: Option<u64>,
+    /// Reject tokens revoked in this journal (see `gatepass revoke`).
+    #[arg(long, value_name = "FILE")]
+    revocations: Option<PathBuf>,
     /// Verify as of this unix time instead of now.
     #[arg(long, value_name = "UNIX")]
     at: Option<u64>,
@@ -219,9 +256,30 @@ fn dispatch(command: Command) -> CliResult {
                 algs: v.algs,
                 leeway: v.leeway,
                 max_age: v.max_age,
+                revocations: v.revocations,
                 at: v.at,
                 token: v.token,
             })
+        }
+        Command::Revoke(r) => {
+            let target = match (r.token, r.jti, r.sid, r.sub, r.exp, r.before) {
+                (Some(token), None, None, None, None, None) => revoke::Target::Token(token),
+                (None, Some(jti), None, None, Some(exp), None) => {
+                    revoke::Target::Entry(revoke::Entry::Jti { jti, exp })
+                }
+                (None, None, Some(sid), None, Some(exp), None) => {
+                    revoke::Target::Entry(revoke::Entry::Sid { sid, exp })
+                }
+                (None, None, None, Some(sub), None, Some(before)) => {
+                    revoke::Target::Entry(revoke::Entry::Subject { sub, before })
+                }
+                _ => {
+                    return Err(Failure::usage(
+                        "give exactly one of --token, --jti with --exp, --sid with --exp, or --sub with --before",
+                    ))
+                }
+            };
+            revoke::revoke(&r.revocations, target)
         }
         Command::Inspect { token } => token::inspect(&token),
     }

@@ -116,3 +116,17 @@ pub(crate) fn human_time(secs: Option<u64>) -> String {
         })
         .unwrap_or_else(|| secs.to_string())
 }
+
+/// Drive a store future to completion. The durable file store answers without waiting on
+/// anything, so polling with a no-op waker finishes; a pending future would be a bug, and
+/// yielding keeps that from spinning a core hot.
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut context) {
+            return value;
+        }
+        std::thread::yield_now();
+    }
+}

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatepass::{
-    Algorithm, AlgorithmSet, CustomClaims, Issuer, KeySelector, Keyset, ManualClock, TokenType,
-    UntrustedToken, VerificationKeys, Verifier,
+    Algorithm, AlgorithmSet, CustomClaims, FileStore, Issuer, KeySelector, Keyset, ManualClock,
+    TokenType, UntrustedToken, VerificationKeys, Verifier,
 };
 use serde_json::{json, Value};
 
@@ -87,6 +87,7 @@ pub(crate) struct VerifyArgs {
     pub(crate) algs: Vec<Algorithm>,
     pub(crate) leeway: u64,
     pub(crate) max_age: Option<u64>,
+    pub(crate) revocations: Option<PathBuf>,
     pub(crate) at: Option<u64>,
     pub(crate) token: String,
 }
@@ -119,6 +120,12 @@ pub(crate) fn verify(args: VerifyArgs) -> CliResult {
     }
     if let Some(at) = args.at {
         builder = builder.clock(Arc::new(ManualClock::new(at)));
+    }
+    if let Some(path) = &args.revocations {
+        let list = FileStore::read_revocations(path).map_err(|e| {
+            Failure::usage(format!("cannot read revocations {}: {e}", path.display()))
+        })?;
+        builder = builder.revocations(Arc::new(list));
     }
     let verifier = builder.build()?;
     let token = read_token(&args.token)?;

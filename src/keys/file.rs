@@ -2,12 +2,12 @@
 //! read-modify-write under an exclusive lock so two `gatepass keygen` runs cannot lose
 //! each other's key.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::fs;
+use std::path::Path;
 
 use super::keyset::Keyset;
 use crate::error::KeysetError;
+use crate::fs::{read_bounded, write_atomic, FileLock};
 
 /// Keyset files are small; anything larger is refused before it is read into memory.
 const MAX_KEYSET_BYTES: u64 = 4 * 1024 * 1024;
@@ -19,93 +19,6 @@ fn io_error(action: &'static str, path: &Path, err: &std::io::Error) -> KeysetEr
     }
 }
 
-/// Read a whole file of at most `max` bytes.
-pub(crate) fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, KeysetError> {
-    let file = File::open(path).map_err(|e| io_error("read", path, &e))?;
-    let mut bytes = Vec::new();
-    file.take(max + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| io_error("read", path, &e))?;
-    if bytes.len() as u64 > max {
-        return Err(KeysetError::Format(format!(
-            "{} is larger than {max} bytes",
-            path.display()
-        )));
-    }
-    Ok(bytes)
-}
-
-/// Write `bytes` to `path` atomically: a new file with mode 0600 in the same directory,
-/// fsynced, renamed over `path`, then the directory fsynced so the rename is durable.
-/// A crash leaves either the old file or the new one, never a mix.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), KeysetError> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let suffix: String = crate::crypto::random::bytes::<6>()
-        .map(|b| b.iter().map(|x| format!("{x:02x}")).collect())
-        .map_err(|_| KeysetError::Io {
-            action: "write",
-            message: "the system RNG failed".into(),
-        })?;
-    let tmp = dir.join(format!(".{name}.{suffix}.tmp"));
-    let result = (|| {
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options
-            .open(&tmp)
-            .map_err(|e| io_error("write", &tmp, &e))?;
-        file.write_all(bytes)
-            .map_err(|e| io_error("write", &tmp, &e))?;
-        file.sync_all().map_err(|e| io_error("fsync", &tmp, &e))?;
-        fs::rename(&tmp, path).map_err(|e| io_error("rename", path, &e))?;
-        if let Ok(dir) = File::open(&dir) {
-            // Not every platform can fsync a directory; the rename is already done.
-            let _ = dir.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// An exclusive advisory lock on `<path>.lock`, released on drop.
-pub(crate) struct FileLock {
-    file: File,
-}
-
-impl FileLock {
-    pub(crate) fn acquire(path: &Path) -> Result<Self, KeysetError> {
-        let mut lock_path = path.as_os_str().to_owned();
-        lock_path.push(".lock");
-        let lock_path = PathBuf::from(lock_path);
-        let mut options = OpenOptions::new();
-        options.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options
-            .open(&lock_path)
-            .map_err(|e| io_error("lock", &lock_path, &e))?;
-        file.lock().map_err(|e| io_error("lock", &lock_path, &e))?;
-        Ok(Self { file })
-    }
-}
-
-impl Drop for FileLock {
-    fn drop(&mut self) {
-        let _ = self.file.unlock();
-    }
-}
-
 impl Keyset {
     /// Load and validate a keyset file.
     ///
@@ -114,12 +27,18 @@ impl Keyset {
     /// # Ok::<(), gatepass::KeysetError>(())
     /// ```
     pub fn load(path: impl AsRef<Path>) -> Result<Self, KeysetError> {
-        Self::from_json(&read_bounded(path.as_ref(), MAX_KEYSET_BYTES)?)
+        let path = path.as_ref();
+        let bytes = read_bounded(path, MAX_KEYSET_BYTES).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => KeysetError::Format(e.to_string()),
+            _ => io_error("read", path, &e),
+        })?;
+        Self::from_json(&bytes)
     }
 
     /// Write the keyset atomically with mode 0600.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), KeysetError> {
-        write_atomic(path.as_ref(), &self.to_json())
+        let path = path.as_ref();
+        write_atomic(path, &self.to_json()).map_err(|e| io_error("write", path, &e))
     }
 
     /// Read-modify-write under an exclusive lock: load `path` (an empty keyset if the file
@@ -137,7 +56,7 @@ impl Keyset {
         change: impl FnOnce(&mut Keyset) -> Result<T, KeysetError>,
     ) -> Result<T, KeysetError> {
         let path = path.as_ref();
-        let _lock = FileLock::acquire(path)?;
+        let _lock = FileLock::acquire(path).map_err(|e| io_error("lock", path, &e))?;
         let mut keyset = match fs::metadata(path) {
             Ok(_) => Self::load(path)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::new(),
@@ -153,6 +72,7 @@ impl Keyset {
 mod tests {
     use super::*;
     use crate::{Algorithm, GenerateOptions};
+    use std::path::PathBuf;
 
     fn temp_dir() -> PathBuf {
         let suffix: String = crate::crypto::random::bytes::<8>()

@@ -13,6 +13,7 @@ use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::crypto::AlgorithmSet;
 use crate::error::{Claim, ConfigError, VerifyError};
 use crate::keys::KeySource;
+use crate::revocation::{RevocationQuery, RevocationView};
 
 /// Default clock-skew leeway (CONTRACT §3).
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
@@ -81,6 +82,7 @@ pub struct Verifier {
     allowed: AlgorithmSet,
     max_len: usize,
     clock: Arc<dyn Clock>,
+    revocations: Option<Arc<dyn RevocationView>>,
 }
 
 impl fmt::Debug for Verifier {
@@ -93,6 +95,7 @@ impl fmt::Debug for Verifier {
             .field("max_age", &self.max_age)
             .field("allowed", &self.allowed)
             .field("max_len", &self.max_len)
+            .field("revocations", &self.revocations)
             .finish_non_exhaustive()
     }
 }
@@ -110,6 +113,7 @@ pub struct VerifierBuilder {
     allowed: AlgorithmSet,
     max_len: usize,
     clock: Arc<dyn Clock>,
+    revocations: Option<Arc<dyn RevocationView>>,
 }
 
 impl VerifierBuilder {
@@ -144,6 +148,13 @@ impl VerifierBuilder {
         self
     }
 
+    /// Reject tokens this view reports revoked (by `jti`, by session, or by the
+    /// subject's cut-off). Checked last, after every other check passed.
+    pub fn revocations(mut self, view: Arc<dyn RevocationView>) -> Self {
+        self.revocations = Some(view);
+        self
+    }
+
     /// Build the verifier, refusing configurations that would weaken it.
     pub fn build(self) -> Result<Verifier, ConfigError> {
         if self.leeway > MAX_LEEWAY {
@@ -170,6 +181,7 @@ impl VerifierBuilder {
             allowed: self.allowed,
             max_len: self.max_len,
             clock: self.clock,
+            revocations: self.revocations,
         })
     }
 }
@@ -215,6 +227,7 @@ impl Verifier {
             allowed: AlgorithmSet::all(),
             max_len: MAX_TOKEN_BYTES,
             clock: Arc::new(SystemClock),
+            revocations: None,
         }
     }
 
@@ -418,6 +431,7 @@ impl Verifier {
             return Err(VerifyError::MissingClaim(Claim::Exp));
         };
         let nbf = nbf.present();
+        let sid = sid.present();
 
         // Time. All values are < 2^53 and leeway <= 300, so these sums cannot overflow.
         let leeway = self.leeway;
@@ -441,6 +455,12 @@ impl Verifier {
         if !aud.contains(&self.audience) {
             return Err(VerifyError::WrongAudience);
         }
+        if let Some(view) = &self.revocations {
+            let query = RevocationQuery::new(&jti, sid.as_deref(), &sub, iat);
+            if let Some(reason) = view.check(&query) {
+                return Err(VerifyError::Revoked(reason));
+            }
+        }
         Ok(Checked {
             iss,
             sub,
@@ -449,7 +469,7 @@ impl Verifier {
             iat,
             nbf,
             jti,
-            sid: sid.present(),
+            sid,
             gen: gen.present(),
             custom,
         })

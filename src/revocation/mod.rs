@@ -1,0 +1,22 @@
+//! Revocation: what statelessness cannot give. Dead token ids, dead sessions, subject
+//! cut-offs, and each live session's rotation position, behind one [`SessionStore`]
+//! trait with memory, file and (feature `redis`) Redis implementations, and one
+//! synchronous [`RevocationView`] that verifiers read without waiting on I/O.
+
+mod file;
+mod journal;
+mod list;
+mod memory;
+mod store;
+mod table;
+
+pub use file::FileStore;
+pub use list::{
+    RevocationCounts, RevocationList, RevocationQuery, RevocationSnapshot, RevocationView,
+    SubjectCutoff,
+};
+pub use memory::MemoryStore;
+pub use store::{
+    ConsumeOutcome, ConsumeRequest, EndReason, GraceRecord, IssuedPair, PruneReport, SessionRecord,
+    SessionStore, StoreError, StoreFuture,
+};

@@ -1,0 +1,231 @@
+//! The session table and its rotation state machine, shared by every in-process store
+//! (memory, file, and the Redis store's tests): one function decides every refresh.
+
+use std::collections::HashMap;
+
+use super::store::{ConsumeOutcome, ConsumeRequest, EndReason, GraceRecord, SessionRecord};
+use crate::clock::UnixTime;
+
+/// What a consume attempt changed, so a durable store can journal exactly that.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// Nothing changed (unknown session, grace replay).
+    None,
+    /// The session's record is now this.
+    Updated(SessionRecord),
+    /// The session ended: forget it, revoke its sid.
+    Ended { sid: String, reason: EndReason },
+}
+
+/// Live sessions by id, plus an index of each subject's sessions for logout-all.
+#[derive(Debug, Default)]
+pub(crate) struct SessionTable {
+    sessions: HashMap<String, SessionRecord>,
+    by_subject: HashMap<String, Vec<String>>,
+}
+
+impl SessionTable {
+    pub(crate) fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    pub(crate) fn get(&self, sid: &str) -> Option<&SessionRecord> {
+        self.sessions.get(sid)
+    }
+
+    pub(crate) fn records(&self) -> impl Iterator<Item = &SessionRecord> {
+        self.sessions.values()
+    }
+
+    pub(crate) fn upsert(&mut self, record: SessionRecord) {
+        if !self.sessions.contains_key(&record.sid) {
+            self.by_subject
+                .entry(record.sub.clone())
+                .or_default()
+                .push(record.sid.clone());
+        }
+        self.sessions.insert(record.sid.clone(), record);
+    }
+
+    pub(crate) fn remove(&mut self, sid: &str) -> Option<SessionRecord> {
+        let record = self.sessions.remove(sid)?;
+        if let Some(sids) = self.by_subject.get_mut(&record.sub) {
+            sids.retain(|s| s != sid);
+            if sids.is_empty() {
+                self.by_subject.remove(&record.sub);
+            }
+        }
+        Some(record)
+    }
+
+    pub(crate) fn sids_of(&self, sub: &str) -> Vec<String> {
+        self.by_subject.get(sub).cloned().unwrap_or_default()
+    }
+
+    /// Decide a refresh attempt. Pure with respect to the outside world: the caller
+    /// journals and applies the returned [`Change`].
+    pub(crate) fn decide(&self, request: &ConsumeRequest) -> (ConsumeOutcome, Change) {
+        let Some(record) = self.sessions.get(&request.sid) else {
+            return (ConsumeOutcome::Unknown, Change::None);
+        };
+        let now = request.now;
+        let ended = |reason| {
+            (
+                if reason == EndReason::Reuse {
+                    ConsumeOutcome::Reused
+                } else {
+                    ConsumeOutcome::Ended(reason)
+                },
+                Change::Ended {
+                    sid: record.sid.clone(),
+                    reason,
+                },
+            )
+        };
+        if now >= record.expires_at {
+            return ended(EndReason::AbsoluteTimeout);
+        }
+        let is_current = request.gen == record.gen && request.jti == record.refresh_jti;
+        if is_current {
+            if now >= record.last_used_at.saturating_add(record.idle_timeout) {
+                return ended(EndReason::IdleTimeout);
+            }
+            let mut next = record.clone();
+            next.gen = record.gen.saturating_add(1);
+            next.refresh_jti = request.next_jti.clone();
+            next.last_used_at = now;
+            next.grace = (request.grace > 0).then(|| GraceRecord {
+                parent_jti: request.jti.clone(),
+                rotated_at: now,
+                until: now.saturating_add(request.grace),
+                successor: request.next.clone(),
+            });
+            return (ConsumeOutcome::Rotated, Change::Updated(next));
+        }
+        // Only the direct parent, only within the window, gets the already-issued answer.
+        if let Some(grace) = &record.grace {
+            if request.gen.saturating_add(1) == record.gen
+                && request.jti == grace.parent_jti
+                && now < grace.until
+            {
+                return (ConsumeOutcome::Grace(grace.successor.clone()), Change::None);
+            }
+        }
+        ended(EndReason::Reuse)
+    }
+
+    /// Remove sessions that have ended on their own by `now`; returns them.
+    pub(crate) fn expire(&mut self, now: UnixTime) -> Vec<SessionRecord> {
+        let dead: Vec<String> = self
+            .sessions
+            .values()
+            .filter(|r| r.ends_at() <= now)
+            .map(|r| r.sid.clone())
+            .collect();
+        let removed = dead.iter().filter_map(|sid| self.remove(sid)).collect();
+        for record in self.sessions.values_mut() {
+            if record.grace.as_ref().is_some_and(|g| g.until <= now) {
+                record.grace = None;
+            }
+        }
+        self.sessions.shrink_to_fit();
+        removed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::revocation::store::IssuedPair;
+
+    fn request(gen: u64, jti: &str, now: UnixTime, grace: u64) -> ConsumeRequest {
+        ConsumeRequest::new(
+            "s".into(),
+            gen,
+            jti.into(),
+            now,
+            format!("{jti}+"),
+            IssuedPair::new(format!("a{gen}"), format!("r{gen}"), 300),
+            grace,
+            now + 300,
+        )
+    }
+
+    fn table() -> SessionTable {
+        let mut table = SessionTable::default();
+        table.upsert(SessionRecord::new(
+            "s".into(),
+            "u".into(),
+            "j0".into(),
+            0,
+            1000,
+            100,
+        ));
+        table
+    }
+
+    fn apply(table: &mut SessionTable, change: Change) {
+        match change {
+            Change::Updated(r) => table.upsert(r),
+            Change::Ended { sid, .. } => {
+                table.remove(&sid);
+            }
+            Change::None => {}
+        }
+    }
+
+    #[test]
+    fn current_token_rotates_and_parent_is_reuse_without_grace() {
+        let mut t = table();
+        let (outcome, change) = t.decide(&request(0, "j0", 10, 0));
+        assert_eq!(outcome, ConsumeOutcome::Rotated);
+        apply(&mut t, change);
+        assert_eq!(t.get("s").unwrap().gen, 1);
+        assert_eq!(t.decide(&request(0, "j0", 11, 0)).0, ConsumeOutcome::Reused);
+    }
+
+    #[test]
+    fn grace_answers_the_direct_parent_only_within_the_window() {
+        let mut t = table();
+        let (_, change) = t.decide(&request(0, "j0", 10, 5));
+        apply(&mut t, change);
+        let (outcome, _) = t.decide(&request(0, "j0", 14, 5));
+        assert_eq!(
+            outcome,
+            ConsumeOutcome::Grace(IssuedPair::new("a0".into(), "r0".into(), 300))
+        );
+        assert_eq!(t.decide(&request(0, "j0", 15, 5)).0, ConsumeOutcome::Reused);
+        let (_, change) = t.decide(&request(1, "j0+", 12, 5));
+        apply(&mut t, change);
+        assert_eq!(
+            t.decide(&request(0, "j0", 13, 5)).0,
+            ConsumeOutcome::Reused,
+            "grandparent"
+        );
+    }
+
+    #[test]
+    fn idle_and_absolute_timeouts_end_the_session() {
+        let t = table();
+        assert_eq!(
+            t.decide(&request(0, "j0", 100, 0)).0,
+            ConsumeOutcome::Ended(EndReason::IdleTimeout)
+        );
+        let mut t = table();
+        for (i, now) in (1..=12).map(|i| (i, i * 90)) {
+            let jti = if i == 1 {
+                "j0".to_owned()
+            } else {
+                t.get("s").unwrap().refresh_jti.clone()
+            };
+            let (outcome, change) = t.decide(&request(i - 1, &jti, now, 0));
+            if now >= 1000 {
+                assert_eq!(outcome, ConsumeOutcome::Ended(EndReason::AbsoluteTimeout));
+                return;
+            }
+            assert_eq!(outcome, ConsumeOutcome::Rotated);
+            apply(&mut t, change);
+        }
+        panic!("the absolute timeout never fired");
+    }
+}

@@ -1,0 +1,502 @@
+//! The session manager: login, rotation, logout, logout-all and RFC 7009 revocation over
+//! a [`SessionStore`], with the issuer and verifier for the server's own tokens.
+
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+use serde::Serialize;
+
+use super::config::SessionConfig;
+use crate::clock::UnixTime;
+use crate::error::{ConfigError, InvalidGrant, KeysetError, SessionError, VerifyError};
+use crate::events::Events;
+use crate::keys::{KeySelector, Keyset};
+use crate::revocation::{
+    ConsumeOutcome, ConsumeRequest, EndReason, IssuedPair, SessionRecord, SessionStore,
+    SubjectCutoff,
+};
+use crate::token::{AccessClaims, CustomClaims, Issuer, Verified, Verifier};
+
+/// The answer to a login or a refresh: the OAuth token response (RFC 6749 §5.1).
+///
+/// Serializes as `{"access_token", "refresh_token", "token_type": "Bearer", "expires_in"}`.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct TokenPair {
+    /// The access token.
+    pub access_token: String,
+    /// The rotating refresh token.
+    pub refresh_token: String,
+    /// Always `"Bearer"`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// The session id (not part of the JSON answer).
+    #[serde(skip)]
+    pub sid: String,
+}
+
+impl TokenPair {
+    fn from_issued(pair: IssuedPair, sid: String) -> Self {
+        Self {
+            access_token: pair.access_token,
+            refresh_token: pair.refresh_token,
+            token_type: "Bearer",
+            expires_in: pair.expires_in,
+            sid,
+        }
+    }
+}
+
+impl fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access_token", &"<redacted>")
+            .field("refresh_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The issuer and verifier of one keyset generation; swapped whole on key rotation.
+struct Keys {
+    issuer: Issuer,
+    verifier: Arc<Verifier>,
+}
+
+/// Sessions: login, refresh-token rotation with reuse detection, timeouts, logout.
+///
+/// Every login creates a new session id (192 random bits) that the client never chooses;
+/// every refresh rotates the refresh token through one atomic store operation, so of N
+/// concurrent refreshes of one token exactly one wins and the chain never forks.
+///
+/// ```
+/// use std::sync::Arc;
+/// use gatepass::{Algorithm, GenerateOptions, Keyset, MemoryStore, SessionConfig, SessionManager};
+///
+/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     let mut f = std::pin::pin!(f);
+/// #     let waker = std::task::Waker::noop();
+/// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut std::task::Context::from_waker(&waker)) { return v } }
+/// # }
+/// let mut keyset = Keyset::new();
+/// keyset.generate(Algorithm::EdDSA, GenerateOptions::default(), 0)?;
+/// let sessions = SessionManager::new(&keyset, Arc::new(MemoryStore::new()), SessionConfig::default())?;
+///
+/// block_on(async {
+///     let pair = sessions.login("alice", Default::default()).await?;
+///     let next = sessions.refresh(&pair.refresh_token).await?;
+///     // The old refresh token is spent: presenting it again ends the whole session.
+///     assert!(sessions.refresh(&pair.refresh_token).await.is_err());
+///     assert!(sessions.verifier().verify_access(&next.access_token).is_err());
+///     Ok::<(), gatepass::SessionError>(())
+/// })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct SessionManager {
+    keys: RwLock<Arc<Keys>>,
+    store: Arc<dyn SessionStore>,
+    config: SessionConfig,
+    events: Events,
+}
+
+impl fmt::Debug for SessionManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionManager")
+            .field("store", &self.store)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Who and what a token pair is for.
+struct PairSpec<'a> {
+    sub: &'a str,
+    sid: &'a str,
+    gen: u64,
+    custom: &'a CustomClaims,
+}
+
+/// Extra seconds a session's revocation outlives its last access token: the largest
+/// leeway any verifier may apply.
+const REVOCATION_MARGIN: u64 = 300;
+
+/// Why a session manager could not be built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionSetupError {
+    /// The settings are refused.
+    Config(ConfigError),
+    /// The keyset has no usable signing key.
+    Keys(KeysetError),
+    /// The system random number generator failed.
+    Randomness,
+}
+
+impl fmt::Display for SessionSetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Config(e) => write!(f, "{e}"),
+            Self::Keys(e) => write!(f, "{e}"),
+            Self::Randomness => f.write_str("the system random number generator failed"),
+        }
+    }
+}
+
+impl std::error::Error for SessionSetupError {}
+
+impl From<ConfigError> for SessionSetupError {
+    fn from(e: ConfigError) -> Self {
+        Self::Config(e)
+    }
+}
+
+impl From<KeysetError> for SessionSetupError {
+    fn from(e: KeysetError) -> Self {
+        Self::Keys(e)
+    }
+}
+
+impl SessionManager {
+    /// A manager signing with `keyset`'s preferred active key, keeping state in `store`.
+    pub fn new(
+        keyset: &Keyset,
+        store: Arc<dyn SessionStore>,
+        config: SessionConfig,
+    ) -> Result<Self, SessionSetupError> {
+        config.validate()?;
+        let events =
+            Events::new(config.event_key.as_deref()).map_err(|_| SessionSetupError::Randomness)?;
+        let keys = Self::build_keys(keyset, &store, &config)?;
+        Ok(Self {
+            keys: RwLock::new(Arc::new(keys)),
+            store,
+            config,
+            events,
+        })
+    }
+
+    fn build_keys(
+        keyset: &Keyset,
+        store: &Arc<dyn SessionStore>,
+        config: &SessionConfig,
+    ) -> Result<Keys, SessionSetupError> {
+        let key = keyset.signing_key(&KeySelector::Preferred)?;
+        let issuer = Issuer::new(key, config.issuer.clone(), config.audience.as_str())
+            .with_access_ttl(config.access_ttl.as_secs())
+            .with_clock(config.clock.clone());
+        let verifier = Verifier::builder(
+            keyset.verification_keys(),
+            config.issuer.clone(),
+            config.audience.clone(),
+        )
+        .leeway(config.leeway)
+        .clock(config.clock.clone())
+        .revocations(store.revocations())
+        .build()?;
+        Ok(Keys {
+            issuer,
+            verifier: Arc::new(verifier),
+        })
+    }
+
+    /// Start signing with `keyset`'s preferred active key and trusting its active and
+    /// retiring keys (after a rotation step). In-flight requests finish with the old keys.
+    pub fn update_keys(&self, keyset: &Keyset) -> Result<(), SessionSetupError> {
+        let keys = Self::build_keys(keyset, &self.store, &self.config)?;
+        *self
+            .keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keys);
+        Ok(())
+    }
+
+    fn keys(&self) -> Arc<Keys> {
+        self.keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The verifier for this server's access tokens: own keys, own issuer and audience,
+    /// and the store's revocations (ended sessions, logged-out subjects, revoked tokens).
+    pub fn verifier(&self) -> Arc<Verifier> {
+        self.keys().verifier.clone()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.store
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    fn now(&self) -> UnixTime {
+        self.config.clock.now()
+    }
+
+    fn revoke_until(&self, now: UnixTime) -> UnixTime {
+        now.saturating_add(self.config.access_ttl.as_secs())
+            .saturating_add(REVOCATION_MARGIN)
+    }
+
+    /// Sign an access + refresh pair for a session whose absolute end is `session_end`.
+    fn sign_pair(
+        &self,
+        keys: &Keys,
+        pair: PairSpec<'_>,
+        now: UnixTime,
+        session_end: UnixTime,
+    ) -> Result<(IssuedPair, String), SessionError> {
+        let PairSpec {
+            sub,
+            sid,
+            gen,
+            custom,
+        } = pair;
+        let remaining = session_end.saturating_sub(now).max(1);
+        let access_ttl = self.config.access_ttl.as_secs().min(remaining);
+        let refresh_ttl = self.config.refresh_ttl_secs().min(remaining);
+        let access = keys
+            .issuer
+            .access_token(sub)
+            .session_id(sid)
+            .claims(custom)?
+            .ttl(access_ttl)
+            .issued_at(now)
+            .issue()?;
+        let refresh = keys
+            .issuer
+            .refresh_token(sub, sid, gen)
+            .claims(custom)?
+            .ttl(refresh_ttl)
+            .issued_at(now)
+            .issue()?;
+        Ok((
+            IssuedPair::new(access.token, refresh.token, access_ttl),
+            refresh.jti,
+        ))
+    }
+
+    /// Log `subject` in: a new session with a fresh id, its first token pair, and its
+    /// record in the store. `claims` go into every access token of the session.
+    pub async fn login(
+        &self,
+        subject: &str,
+        claims: CustomClaims,
+    ) -> Result<TokenPair, SessionError> {
+        self.login_at(subject, claims, self.now()).await
+    }
+
+    /// [`login`](Self::login) as of `now`.
+    pub async fn login_at(
+        &self,
+        subject: &str,
+        claims: CustomClaims,
+        now: UnixTime,
+    ) -> Result<TokenPair, SessionError> {
+        let keys = self.keys();
+        let sid = crate::crypto::random::session_id().map_err(|_| crate::IssueError::Randomness)?;
+        let session_end = now.saturating_add(self.config.absolute_timeout.as_secs());
+        let spec = PairSpec {
+            sub: subject,
+            sid: &sid,
+            gen: 0,
+            custom: &claims,
+        };
+        let (pair, refresh_jti) = self.sign_pair(&keys, spec, now, session_end)?;
+        let record = SessionRecord::new(
+            sid.clone(),
+            subject.to_owned(),
+            refresh_jti,
+            now,
+            self.config.absolute_timeout.as_secs(),
+            self.config.idle_timeout.as_secs(),
+        );
+        self.store.create_session(record).await?;
+        self.events.login(subject, &sid);
+        Ok(TokenPair::from_issued(pair, sid))
+    }
+
+    /// Rotate a refresh token: the presented token is consumed and a new pair with the
+    /// next generation is returned. A token that was already rotated ends the session
+    /// (unless it is the direct parent within the grace window, which gets the answer
+    /// already given).
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, SessionError> {
+        self.refresh_at(refresh_token, self.now()).await
+    }
+
+    /// [`refresh`](Self::refresh) as of `now`.
+    pub async fn refresh_at(
+        &self,
+        refresh_token: &str,
+        now: UnixTime,
+    ) -> Result<TokenPair, SessionError> {
+        let keys = self.keys();
+        let verified = keys
+            .verifier
+            .verify_refresh_at(refresh_token, now)
+            .map_err(|e| {
+                self.events.refresh_rejected(e.kind());
+                SessionError::InvalidGrant(InvalidGrant::Token(e))
+            })?;
+        let claims = verified.into_claims();
+        let Some(record) = self.store.session(&claims.sid).await? else {
+            self.events.refresh_rejected("unknown_session");
+            return Err(SessionError::InvalidGrant(InvalidGrant::UnknownSession));
+        };
+        let next_gen = claims.gen.saturating_add(1);
+        let spec = PairSpec {
+            sub: &claims.sub,
+            sid: &claims.sid,
+            gen: next_gen,
+            custom: &claims.custom,
+        };
+        let (next, next_jti) = self.sign_pair(&keys, spec, now, record.expires_at)?;
+        let request = ConsumeRequest::new(
+            claims.sid.clone(),
+            claims.gen,
+            claims.jti,
+            now,
+            next_jti,
+            next.clone(),
+            self.config.grace.as_secs(),
+            self.revoke_until(now),
+        );
+        match self.store.consume_if_current(request).await? {
+            ConsumeOutcome::Rotated => {
+                self.events.refresh(&claims.sub, &claims.sid, next_gen);
+                Ok(TokenPair::from_issued(next, claims.sid))
+            }
+            ConsumeOutcome::Grace(previous) => Ok(TokenPair::from_issued(previous, claims.sid)),
+            ConsumeOutcome::Reused => {
+                self.events
+                    .reuse_detected(&claims.sub, &claims.sid, claims.gen);
+                self.events
+                    .session_revoked(&claims.sid, EndReason::Reuse.as_str());
+                Err(SessionError::InvalidGrant(InvalidGrant::Reused))
+            }
+            ConsumeOutcome::Ended(reason) => {
+                self.events
+                    .timeout(&claims.sub, &claims.sid, reason.as_str());
+                Err(SessionError::InvalidGrant(match reason {
+                    EndReason::IdleTimeout => InvalidGrant::IdleTimeout,
+                    EndReason::AbsoluteTimeout => InvalidGrant::AbsoluteTimeout,
+                    _ => InvalidGrant::UnknownSession,
+                }))
+            }
+            _ => {
+                self.events.refresh_rejected("unknown_session");
+                Err(SessionError::InvalidGrant(InvalidGrant::UnknownSession))
+            }
+        }
+    }
+
+    /// Verify an access token of this server (with revocations), as of now.
+    pub fn authenticate(&self, access_token: &str) -> Result<Verified<AccessClaims>, SessionError> {
+        self.verifier()
+            .verify_access(access_token)
+            .map_err(SessionError::InvalidToken)
+    }
+
+    /// End the session of a verified access token: its refresh tokens and its access
+    /// tokens stop working.
+    pub async fn logout(&self, session: &Verified<AccessClaims>) -> Result<(), SessionError> {
+        let claims = session.claims();
+        let Some(sid) = claims.sid.as_deref() else {
+            // A token without a session: revoke just it.
+            return self.revoke_jti(&claims.jti, claims.exp).await;
+        };
+        self.logout_sid_at(sid, self.now()).await?;
+        self.events.logout(&claims.sub, sid);
+        Ok(())
+    }
+
+    /// End session `sid` as of `now`. Returns whether it was live.
+    pub async fn logout_sid_at(&self, sid: &str, now: UnixTime) -> Result<bool, SessionError> {
+        let live = self
+            .store
+            .revoke_session(sid, self.revoke_until(now), EndReason::Logout)
+            .await?;
+        self.events.session_revoked(sid, EndReason::Logout.as_str());
+        Ok(live)
+    }
+
+    /// End every session of `subject` that exists now; sessions created afterwards are
+    /// unaffected. Returns how many sessions ended.
+    pub async fn logout_all(&self, subject: &str) -> Result<usize, SessionError> {
+        self.logout_all_at(subject, self.now()).await
+    }
+
+    /// [`logout_all`](Self::logout_all) as of `now`.
+    pub async fn logout_all_at(&self, subject: &str, now: UnixTime) -> Result<usize, SessionError> {
+        let until = self.revoke_until(now);
+        // Strictly-before cut-off: a session logged in later in this same second keeps
+        // working, while this second's earlier sessions are caught by their sid.
+        let cutoff = SubjectCutoff {
+            before: now,
+            until: Some(until),
+        };
+        let ended = self.store.revoke_subject(subject, cutoff, until).await?;
+        for sid in &ended {
+            self.events
+                .session_revoked(sid, EndReason::LogoutAll.as_str());
+        }
+        self.events.logout_all(subject, ended.len());
+        Ok(ended.len())
+    }
+
+    async fn revoke_jti(&self, jti: &str, exp: UnixTime) -> Result<(), SessionError> {
+        self.store
+            .revoke_token(jti, exp.saturating_add(REVOCATION_MARGIN))
+            .await?;
+        Ok(())
+    }
+
+    /// RFC 7009 token revocation. A refresh token ends its session (and with it the
+    /// session's access tokens); an access token is revoked alone. Tokens that do not
+    /// verify (unknown, expired, forged) are ignored, as the RFC asks: the answer is the
+    /// same, so a caller learns nothing about tokens it could not already verify.
+    pub async fn revoke(&self, token: &str, hint: Option<&str>) -> Result<(), SessionError> {
+        let verifier = self.verifier();
+        let now = self.now();
+        let as_refresh = || verifier.verify_refresh_at(token, now).ok();
+        let as_access = || verifier.verify_access_at(token, now).ok();
+        if hint == Some("access_token") {
+            if let Some(access) = as_access() {
+                return self
+                    .revoke_jti(&access.claims().jti, access.claims().exp)
+                    .await;
+            }
+        }
+        if let Some(refresh) = as_refresh() {
+            let sid = &refresh.claims().sid;
+            self.store
+                .revoke_session(sid, self.revoke_until(now), EndReason::Revoked)
+                .await?;
+            self.events
+                .session_revoked(sid, EndReason::Revoked.as_str());
+            return Ok(());
+        }
+        if let Some(access) = as_access() {
+            return self
+                .revoke_jti(&access.claims().jti, access.claims().exp)
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Drop expired sessions and revocations from the store.
+    pub async fn prune(&self) -> Result<crate::revocation::PruneReport, SessionError> {
+        Ok(self.store.prune(self.now()).await?)
+    }
+}
+
+impl From<VerifyError> for SessionError {
+    fn from(err: VerifyError) -> Self {
+        Self::InvalidToken(err)
+    }
+}

@@ -1,0 +1,8 @@
+//! Sessions: the only place that knows login, refresh rotation, reuse, timeouts and
+//! logout. HTTP and the CLI call this; it calls token, keys and the revocation store.
+
+mod config;
+mod manager;
+
+pub use config::SessionConfig;
+pub use manager::{SessionManager, SessionSetupError, TokenPair};

@@ -1,0 +1,209 @@
+//! One conformance suite for every `SessionStore` (memory, file, Redis): the same
+//! operations must mean the same thing on each.
+
+use std::sync::Arc;
+
+use gatepass::{
+    ConsumeOutcome, ConsumeRequest, EndReason, IssuedPair, RevocationQuery, Revoked, SessionRecord,
+    SessionStore, SubjectCutoff,
+};
+
+use crate::support::block_on;
+
+fn record(sid: &str, sub: &str, now: u64) -> SessionRecord {
+    SessionRecord::new(sid.into(), sub.into(), format!("{sid}-r0"), now, 1000, 100)
+}
+
+fn consume(sid: &str, gen: u64, jti: &str, now: u64, grace: u64) -> ConsumeRequest {
+    ConsumeRequest::new(
+        sid.into(),
+        gen,
+        jti.into(),
+        now,
+        format!("{sid}-r{}", gen + 1),
+        IssuedPair::new(format!("access-{gen}"), format!("refresh-{gen}"), 300),
+        grace,
+        now + 600,
+    )
+}
+
+fn revoked(
+    store: &dyn SessionStore,
+    jti: &str,
+    sid: Option<&str>,
+    sub: &str,
+    iat: u64,
+) -> Option<Revoked> {
+    store
+        .revocations()
+        .check(&RevocationQuery::new(jti, sid, sub, iat))
+}
+
+/// Run every conformance check against stores made by `make` (a fresh, empty store each).
+pub fn run_all(make: &dyn Fn() -> Arc<dyn SessionStore>) {
+    rotation_is_exactly_once(&*make());
+    reuse_ends_only_that_session(&*make());
+    grace_returns_the_stored_successor(&*make());
+    timeouts_end_sessions(&*make());
+    logout_all_ends_existing_sessions_only(&*make());
+    revocations_are_visible_and_pruned(&*make());
+    concurrent_consumers_have_one_winner(make());
+}
+
+fn rotation_is_exactly_once(store: &dyn SessionStore) {
+    block_on(store.create_session(record("s1", "alice", 10))).unwrap();
+    let first = block_on(store.consume_if_current(consume("s1", 0, "s1-r0", 11, 0))).unwrap();
+    assert_eq!(first, ConsumeOutcome::Rotated);
+    let session = block_on(store.session("s1")).unwrap().unwrap();
+    assert_eq!(
+        (
+            session.gen,
+            session.refresh_jti.as_str(),
+            session.last_used_at
+        ),
+        (1, "s1-r1", 11)
+    );
+    let next = block_on(store.consume_if_current(consume("s1", 1, "s1-r1", 12, 0))).unwrap();
+    assert_eq!(next, ConsumeOutcome::Rotated);
+    let unknown = block_on(store.consume_if_current(consume("nope", 0, "x", 12, 0))).unwrap();
+    assert_eq!(unknown, ConsumeOutcome::Unknown);
+}
+
+fn reuse_ends_only_that_session(store: &dyn SessionStore) {
+    block_on(store.create_session(record("a", "alice", 10))).unwrap();
+    block_on(store.create_session(record("b", "alice", 10))).unwrap();
+    assert_eq!(
+        block_on(store.consume_if_current(consume("a", 0, "a-r0", 11, 0))).unwrap(),
+        ConsumeOutcome::Rotated
+    );
+    assert_eq!(
+        block_on(store.consume_if_current(consume("a", 0, "a-r0", 12, 0))).unwrap(),
+        ConsumeOutcome::Reused
+    );
+    // The newest token of the reused session is dead too, and its access tokens by sid.
+    assert_eq!(
+        block_on(store.consume_if_current(consume("a", 1, "a-r1", 13, 0))).unwrap(),
+        ConsumeOutcome::Unknown
+    );
+    assert_eq!(
+        revoked(store, "j", Some("a"), "alice", 11),
+        Some(Revoked::Session)
+    );
+    // The other session of the same user is untouched.
+    assert_eq!(revoked(store, "j", Some("b"), "alice", 11), None);
+    assert_eq!(
+        block_on(store.consume_if_current(consume("b", 0, "b-r0", 13, 0))).unwrap(),
+        ConsumeOutcome::Rotated
+    );
+}
+
+fn grace_returns_the_stored_successor(store: &dyn SessionStore) {
+    block_on(store.create_session(record("g", "alice", 10))).unwrap();
+    assert_eq!(
+        block_on(store.consume_if_current(consume("g", 0, "g-r0", 11, 5))).unwrap(),
+        ConsumeOutcome::Rotated
+    );
+    let replay = block_on(store.consume_if_current(consume("g", 0, "g-r0", 15, 5))).unwrap();
+    assert_eq!(
+        replay,
+        ConsumeOutcome::Grace(IssuedPair::new("access-0".into(), "refresh-0".into(), 300))
+    );
+    // The replay did not rotate anything: the current token is still current.
+    assert_eq!(block_on(store.session("g")).unwrap().unwrap().gen, 1);
+    assert_eq!(
+        block_on(store.consume_if_current(consume("g", 0, "g-r0", 16, 5))).unwrap(),
+        ConsumeOutcome::Reused
+    );
+}
+
+fn timeouts_end_sessions(store: &dyn SessionStore) {
+    block_on(store.create_session(record("idle", "u", 0))).unwrap();
+    let idle = block_on(store.consume_if_current(consume("idle", 0, "idle-r0", 100, 0))).unwrap();
+    assert_eq!(idle, ConsumeOutcome::Ended(EndReason::IdleTimeout));
+    assert!(block_on(store.session("idle")).unwrap().is_none());
+    block_on(store.create_session(record("abs", "u", 0))).unwrap();
+    let abs = block_on(store.consume_if_current(consume("abs", 0, "abs-r0", 1000, 0))).unwrap();
+    assert_eq!(abs, ConsumeOutcome::Ended(EndReason::AbsoluteTimeout));
+}
+
+fn logout_all_ends_existing_sessions_only(store: &dyn SessionStore) {
+    block_on(store.create_session(record("x1", "carol", 10))).unwrap();
+    block_on(store.create_session(record("x2", "carol", 10))).unwrap();
+    block_on(store.create_session(record("y1", "dave", 10))).unwrap();
+    let mut ended =
+        block_on(store.revoke_subject("carol", SubjectCutoff::new(20, Some(900)), 900)).unwrap();
+    ended.sort();
+    assert_eq!(ended, ["x1", "x2"]);
+    assert_eq!(
+        revoked(store, "j", Some("x1"), "carol", 10),
+        Some(Revoked::Session)
+    );
+    // A token without a session, issued before the cut-off, is caught by the cut-off.
+    assert_eq!(
+        revoked(store, "j", None, "carol", 19),
+        Some(Revoked::Subject)
+    );
+    // A session created after the answer (even in the same second) is unaffected.
+    block_on(store.create_session(record("x3", "carol", 20))).unwrap();
+    assert_eq!(revoked(store, "j", Some("x3"), "carol", 20), None);
+    assert_eq!(
+        block_on(store.consume_if_current(consume("x3", 0, "x3-r0", 21, 0))).unwrap(),
+        ConsumeOutcome::Rotated
+    );
+    assert!(block_on(store.session("y1")).unwrap().is_some());
+}
+
+fn revocations_are_visible_and_pruned(store: &dyn SessionStore) {
+    block_on(store.revoke_token("jti-1", 50)).unwrap();
+    assert_eq!(revoked(store, "jti-1", None, "u", 1), Some(Revoked::Token));
+    block_on(store.create_session(record("p", "u", 0))).unwrap();
+    assert!(block_on(store.revoke_session("p", 60, EndReason::Logout)).unwrap());
+    assert!(
+        !block_on(store.revoke_session("p", 60, EndReason::Logout)).unwrap(),
+        "already ended"
+    );
+    let report = block_on(store.prune(60)).unwrap();
+    assert!(report.revocations_removed >= 2);
+    assert_eq!(revoked(store, "jti-1", Some("p"), "u", 1), None);
+}
+
+fn concurrent_consumers_have_one_winner(store: Arc<dyn SessionStore>) {
+    block_on(store.create_session(record("race", "u", 0))).unwrap();
+    let barrier = Arc::new(std::sync::Barrier::new(16));
+    let threads: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                block_on(store.consume_if_current(consume("race", 0, "race-r0", 1, 0))).unwrap()
+            })
+        })
+        .collect();
+    let outcomes: Vec<ConsumeOutcome> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let winners = outcomes
+        .iter()
+        .filter(|o| **o == ConsumeOutcome::Rotated)
+        .count();
+    assert_eq!(winners, 1, "{outcomes:?}");
+    // Every loser presented a spent token: reuse (or, once ended, unknown).
+    assert!(outcomes.iter().all(|o| matches!(
+        o,
+        ConsumeOutcome::Rotated | ConsumeOutcome::Reused | ConsumeOutcome::Unknown
+    )));
+}
+
+#[test]
+fn memory_store_conforms() {
+    run_all(&|| Arc::new(gatepass::MemoryStore::new()));
+}
+
+#[test]
+fn file_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let counter = std::sync::atomic::AtomicUsize::new(0);
+    run_all(&|| {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Arc::new(gatepass::FileStore::open(dir.path().join(format!("j{n}"))).unwrap())
+    });
+}
