@@ -30,7 +30,10 @@ pub trait Clock: Send + Sync + fmt::Debug {
 /// assert!(SystemClock.now() > 1_600_000_000);
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
-#[allow(clippy::exhaustive_structs, reason = "a unit struct users construct by name")]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a unit struct users construct by name"
+)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
