@@ -3,3 +3,5 @@
 
 #[path = "api/support.rs"]
 mod support;
+#[path = "api/vectors.rs"]
+mod vectors;
