@@ -60,6 +60,10 @@ fn key_outcome<T>(result: &Result<T, KeyRejected>) -> String {
     }
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn decode(part: &str) -> Vec<u8> {
     URL_SAFE_NO_PAD.decode(part).unwrap()
 }
@@ -333,11 +337,7 @@ fn rfc8037_a3_ed25519_thumbprint_matches() {
     let key = import(&record).unwrap();
     let thumbprint = key.thumbprint();
     assert_eq!(thumbprint, record.str("thumbprint"));
-    let hex: String = decode(&thumbprint)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    assert_eq!(hex, record.str("thumbprint_hex"));
+    assert_eq!(hex(&decode(&thumbprint)), record.str("thumbprint_hex"));
 }
 
 #[test]

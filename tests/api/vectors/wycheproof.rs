@@ -22,7 +22,7 @@ use gatepass::{internal, VerifyingKey};
 use serde_json::Value;
 
 use super::format::{unread_members, Record, Tracked, VectorFile};
-use super::{key_outcome, kind, verifier, PINNED_NOW};
+use super::{hex, key_outcome, kind, verifier, PINNED_NOW};
 
 const EXPECTATIONS: &str = "wycheproof_json_web_signature.txt";
 const FILE_ENV: &str = "GATEPASS_WYCHEPROOF_JWS";
@@ -40,21 +40,13 @@ fn locate() -> Option<PathBuf> {
     shared.exists().then_some(shared)
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// How many cases ran, per expected result, and how the invalid ones were refused.
 #[derive(Default)]
 struct Tally {
     valid: u64,
     invalid: u64,
     skipped: u64,
-    deviations: u64,
+    decisions: u64,
     refusals: BTreeMap<String, u64>,
 }
 
@@ -87,7 +79,7 @@ fn wycheproof_jws_cases_meet_their_expected_result_or_the_recorded_contract_deci
 
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(
-        sha256_hex(&bytes),
+        hex(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref()),
         file.str("sha256"),
         "{}: not the {} {} of commit {} that {EXPECTATIONS} was written for",
         path.display(),
@@ -188,7 +180,7 @@ fn wycheproof_jws_cases_meet_their_expected_result_or_the_recorded_contract_deci
                     continue;
                 }
                 assert_eq!(outcome, gatepass, "{label}: recorded decision: {reason}");
-                tally.deviations += 1;
+                tally.decisions += 1;
             } else if expected == "valid" {
                 assert_eq!(outcome, "ok", "{label}: a valid signature was refused");
             } else {
@@ -225,7 +217,7 @@ fn wycheproof_jws_cases_meet_their_expected_result_or_the_recorded_contract_deci
         file.str("commit"),
         tally.valid,
         tally.invalid,
-        tally.deviations,
+        tally.decisions,
         tally.skipped,
         tally.refusals,
     );
@@ -233,7 +225,7 @@ fn wycheproof_jws_cases_meet_their_expected_result_or_the_recorded_contract_deci
         ("tests", total),
         ("run_valid", tally.valid),
         ("run_invalid", tally.invalid),
-        ("decisions", tally.deviations),
+        ("decisions", tally.decisions),
         ("skipped", tally.skipped),
     ] {
         assert_eq!(
