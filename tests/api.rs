@@ -25,5 +25,7 @@ mod keys;
 mod sessions;
 #[path = "api/store_conformance.rs"]
 mod store_conformance;
+#[path = "api/vectors.rs"]
+mod vectors;
 #[path = "api/verify_kinds.rs"]
 mod verify_kinds;

@@ -74,6 +74,22 @@ impl<'a> UntrustedToken<'a> {
         Ok(InsecureInspection { header, claims })
     }
 
+    /// Split, decode and parse a JWS whose payload is any octets (RFC 7520's and
+    /// Wycheproof's payloads are text): the same segment, base64url, depth and header rules
+    /// as [`parse`](Self::parse), and nothing about claims.
+    pub(crate) fn parse_jws(&self) -> Result<ParsedJws<'a>, VerifyError> {
+        let segments = Segments::split(self.raw)?;
+        let header_json = segments.header_json()?;
+        let payload = decode(segments.claims)?;
+        let header = ParsedHeader::parse(&header_json)?;
+        Ok(ParsedJws {
+            signing_input: segments.signing_input,
+            header,
+            payload,
+            signature: segments.signature,
+        })
+    }
+
     /// Parse everything the signature check and the claim checks need.
     pub(crate) fn parse(&self, kind: TokenType) -> Result<ParsedToken<'a>, VerifyError> {
         let segments = Segments::split(self.raw)?;
@@ -98,6 +114,16 @@ pub(crate) struct ParsedToken<'a> {
     pub(crate) signing_input: &'a [u8],
     pub(crate) header: ParsedHeader,
     pub(crate) claims: RawClaims,
+    pub(crate) signature: Vec<u8>,
+}
+
+/// A JWS split and decoded, its payload left as octets.
+#[derive(Debug)]
+pub(crate) struct ParsedJws<'a> {
+    /// `base64url(header) "." base64url(payload)`: the bytes the signature covers.
+    pub(crate) signing_input: &'a [u8],
+    pub(crate) header: ParsedHeader,
+    pub(crate) payload: Vec<u8>,
     pub(crate) signature: Vec<u8>,
 }
 
