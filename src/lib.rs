@@ -38,6 +38,8 @@ mod crypto;
 mod error;
 mod events;
 mod fs;
+#[cfg(feature = "server")]
+mod http;
 mod json;
 mod keys;
 mod revocation;
@@ -76,6 +78,12 @@ pub use revocation::{
 
 // Sessions: login, rotation, reuse detection, timeouts, logout.
 pub use session::{SessionConfig, SessionManager, SessionSetupError, TokenPair};
+
+// The auth server's building blocks (feature `server`).
+#[cfg(feature = "server")]
+pub use http::{
+    hash_password, Credentials, Limit, LoginLimiter, LoginLimits, UsersError, UsersFile,
+};
 
 #[doc(hidden)]
 pub mod internal;

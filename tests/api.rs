@@ -15,6 +15,8 @@ mod support;
 mod attacks;
 #[path = "api/cli_revoke.rs"]
 mod cli_revoke;
+#[path = "api/cli_users.rs"]
+mod cli_users;
 #[path = "api/file_store.rs"]
 mod file_store;
 #[path = "api/interop.rs"]

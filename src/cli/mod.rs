@@ -4,6 +4,7 @@ mod keys;
 mod output;
 mod revoke;
 mod token;
+mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -83,6 +84,11 @@ enum Command {
     Verify(VerifyCli),
     /// Add an entry to a durable revocation file (the `--store file:` journal).
     Revoke(RevokeCli),
+    /// Manage the users file of the auth server.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
     /// Print a token's header and claims WITHOUT verifying it ("verified": false).
     Inspect {
         /// The token, or - to read it from stdin.
@@ -120,6 +126,22 @@ struct RevokeCli {
     /// The subject cut-off (unix time): tokens with iat < UNIX are revoked.
     #[arg(long, value_name = "UNIX")]
     before: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Add a user; the password is read from stdin and stored as an argon2id hash.
+    Add {
+        /// The users file (created if missing, mode 0600).
+        #[arg(long, value_name = "FILE")]
+        users: PathBuf,
+        /// The username (also the token subject).
+        #[arg(long, value_name = "NAME", allow_hyphen_values = true)]
+        username: String,
+        /// Set a new password if the user exists.
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -281,6 +303,14 @@ fn dispatch(command: Command) -> CliResult {
             };
             revoke::revoke(&r.revocations, target)
         }
+        Command::Users {
+            command:
+                UsersCommand::Add {
+                    users,
+                    username,
+                    replace,
+                },
+        } => users::add(&users, &username, replace),
         Command::Inspect { token } => token::inspect(&token),
     }
 }

@@ -1,0 +1,266 @@
+//! Login throttling: token buckets per username (failed attempts) and per client address
+//! (all attempts), bounded in memory.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use crate::clock::{Clock, SystemClock, UnixTime};
+
+/// One bucket's shape: `burst` attempts at once, then one more every `refill_secs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limit {
+    /// Attempts allowed in a burst.
+    pub burst: u32,
+    /// Seconds to earn one attempt back.
+    pub refill_secs: u64,
+}
+
+impl Limit {
+    /// A limit of `burst` attempts, refilled one per `refill_secs`.
+    pub fn new(burst: u32, refill_secs: u64) -> Self {
+        Self {
+            burst: burst.max(1),
+            refill_secs: refill_secs.max(1),
+        }
+    }
+}
+
+/// Login throttling settings.
+///
+/// Defaults: 5 failed attempts per username, then one per minute (OWASP's "lock out
+/// slowly, never permanently"); 20 attempts per client address, then one per 3 seconds;
+/// at most 100 000 tracked keys of each kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoginLimits {
+    /// Failed attempts per username.
+    pub per_username: Limit,
+    /// All attempts per client address.
+    pub per_address: Limit,
+    /// Keys tracked per kind before new keys share one strict overflow bucket.
+    pub max_tracked: usize,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        Self {
+            per_username: Limit::new(5, 60),
+            per_address: Limit::new(20, 3),
+            max_tracked: 100_000,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    tokens: u32,
+    updated: UnixTime,
+}
+
+impl Bucket {
+    fn refill(&mut self, limit: Limit, now: UnixTime) {
+        let earned = now.saturating_sub(self.updated) / limit.refill_secs;
+        if earned > 0 {
+            let tokens = u64::from(self.tokens)
+                .saturating_add(earned)
+                .min(u64::from(limit.burst));
+            self.tokens = u32::try_from(tokens).unwrap_or(limit.burst);
+            self.updated = self
+                .updated
+                .saturating_add(earned.saturating_mul(limit.refill_secs));
+        }
+        if self.tokens >= limit.burst {
+            self.updated = now;
+        }
+    }
+
+    fn retry_after(&self, limit: Limit, now: UnixTime) -> u64 {
+        self.updated
+            .saturating_add(limit.refill_secs)
+            .saturating_sub(now)
+            .max(1)
+    }
+}
+
+#[derive(Debug)]
+struct Buckets<K> {
+    limit: Limit,
+    map: HashMap<K, Bucket>,
+    overflow: Bucket,
+    max: usize,
+}
+
+impl<K: Hash + Eq + Clone> Buckets<K> {
+    fn new(limit: Limit, max: usize) -> Self {
+        Self {
+            limit,
+            map: HashMap::new(),
+            overflow: Bucket {
+                tokens: limit.burst,
+                updated: 0,
+            },
+            max,
+        }
+    }
+
+    /// The bucket for `key`, refilled to `now`. Past capacity, full buckets are dropped
+    /// first; if still full, unknown keys share the overflow bucket.
+    fn bucket(&mut self, key: &K, now: UnixTime) -> &mut Bucket {
+        let limit = self.limit;
+        if !self.map.contains_key(key) && self.map.len() >= self.max {
+            self.map.retain(|_, b| {
+                b.refill(limit, now);
+                b.tokens < limit.burst
+            });
+        }
+        let bucket = if self.map.contains_key(key) || self.map.len() < self.max {
+            self.map.entry(key.clone()).or_insert(Bucket {
+                tokens: limit.burst,
+                updated: now,
+            })
+        } else {
+            &mut self.overflow
+        };
+        bucket.refill(limit, now);
+        bucket
+    }
+}
+
+/// Throttles login attempts. Check before verifying the password; report the outcome
+/// after.
+///
+/// ```
+/// use std::sync::Arc;
+/// use gatepass::{LoginLimiter, LoginLimits, ManualClock};
+/// let clock = Arc::new(ManualClock::new(0));
+/// let limiter = LoginLimiter::new(LoginLimits::default(), clock.clone());
+/// let ip = "127.0.0.1".parse().unwrap();
+/// for _ in 0..5 {
+///     limiter.check("alice", ip).unwrap();
+///     limiter.failed("alice");
+/// }
+/// assert_eq!(limiter.check("alice", ip), Err(60)); // retry after 60 s
+/// clock.advance(60);
+/// assert!(limiter.check("alice", ip).is_ok());
+/// ```
+pub struct LoginLimiter {
+    users: Mutex<Buckets<String>>,
+    addresses: Mutex<Buckets<IpAddr>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for LoginLimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginLimiter").finish_non_exhaustive()
+    }
+}
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        Self::new(LoginLimits::default(), Arc::new(SystemClock))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl LoginLimiter {
+    /// A limiter with these limits and clock.
+    pub fn new(limits: LoginLimits, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            users: Mutex::new(Buckets::new(limits.per_username, limits.max_tracked)),
+            addresses: Mutex::new(Buckets::new(limits.per_address, limits.max_tracked)),
+            clock,
+        }
+    }
+
+    /// May this attempt proceed? Spends one of the address's attempts. `Err(secs)`: no,
+    /// retry after that many seconds.
+    pub fn check(&self, username: &str, address: IpAddr) -> Result<(), u64> {
+        let now = self.clock.now();
+        {
+            let mut users = lock(&self.users);
+            let limit = users.limit;
+            let bucket = users.bucket(&username.to_owned(), now);
+            if bucket.tokens == 0 {
+                return Err(bucket.retry_after(limit, now));
+            }
+        }
+        let mut addresses = lock(&self.addresses);
+        let limit = addresses.limit;
+        let bucket = addresses.bucket(&address, now);
+        if bucket.tokens == 0 {
+            return Err(bucket.retry_after(limit, now));
+        }
+        bucket.tokens -= 1;
+        Ok(())
+    }
+
+    /// A failed attempt for `username`: spends one of its attempts.
+    pub fn failed(&self, username: &str) {
+        let now = self.clock.now();
+        let mut users = lock(&self.users);
+        let bucket = users.bucket(&username.to_owned(), now);
+        bucket.tokens = bucket.tokens.saturating_sub(1);
+    }
+
+    /// A successful login for `username`: its failure count starts over.
+    pub fn succeeded(&self, username: &str) {
+        let mut users = lock(&self.users);
+        users.map.remove(username);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ManualClock;
+
+    fn limiter(limits: LoginLimits) -> (Arc<ManualClock>, LoginLimiter) {
+        let clock = Arc::new(ManualClock::new(1000));
+        (clock.clone(), LoginLimiter::new(limits, clock))
+    }
+
+    fn ip(n: u8) -> IpAddr {
+        IpAddr::from([127, 0, 0, n])
+    }
+
+    #[test]
+    fn successes_do_not_count_against_the_username() {
+        let (_, l) = limiter(LoginLimits::default());
+        for _ in 0..10 {
+            l.check("alice", ip(1)).unwrap();
+            l.succeeded("alice");
+        }
+    }
+
+    #[test]
+    fn addresses_are_limited_across_usernames() {
+        let (clock, l) = limiter(LoginLimits::default());
+        for n in 0..20 {
+            l.check(&format!("user{n}"), ip(1)).unwrap();
+        }
+        assert_eq!(l.check("other", ip(1)), Err(3));
+        assert!(l.check("other", ip(2)).is_ok());
+        clock.advance(3);
+        assert!(l.check("other", ip(1)).is_ok());
+    }
+
+    #[test]
+    fn tracked_keys_are_bounded_by_an_overflow_bucket() {
+        let limits = LoginLimits {
+            max_tracked: 10,
+            ..LoginLimits::default()
+        };
+        let (_, l) = limiter(limits);
+        for n in 0..200 {
+            l.failed(&format!("user{n}"));
+        }
+        assert!(lock(&l.users).map.len() <= 10);
+    }
+}

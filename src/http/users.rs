@@ -1,0 +1,329 @@
+//! Who may log in: the [`Credentials`] trait and the shipped implementation, a users file
+//! of argon2id hashes (`gatepass users add`).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::Argon2;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::fs::{read_bounded, write_atomic, FileLock};
+
+/// Checks a username and password. Implementations may be slow on purpose (password
+/// hashing): the auth router calls them on a blocking thread.
+pub trait Credentials: Send + Sync + fmt::Debug {
+    /// `Ok(Some(subject))` for a correct pair, `Ok(None)` for a wrong one. Must take
+    /// about the same time for unknown users as for known ones, so response times do not
+    /// reveal which usernames exist.
+    fn authenticate(&self, username: &str, password: &str) -> Result<Option<String>, UsersError>;
+}
+
+/// Why a users file could not be read, changed or checked against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UsersError {
+    /// Reading, writing or locking the file failed.
+    Io(String),
+    /// The file is not a users file.
+    Format(String),
+    /// A username that is empty, too long, or contains control characters.
+    InvalidUsername,
+    /// A password shorter than 8 characters (NIST SP 800-63B) or longer than 1024 bytes.
+    UnacceptablePassword,
+    /// The user exists and replacing was not asked for.
+    Exists(String),
+    /// Hashing failed (argon2 refused its input).
+    Hash(String),
+}
+
+impl fmt::Display for UsersError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io(why) => write!(f, "users file I/O failed: {why}"),
+            Self::Format(why) => write!(f, "invalid users file: {why}"),
+            Self::InvalidUsername => f.write_str(
+                "a username is 1 to 256 bytes without control characters or surrounding spaces",
+            ),
+            Self::UnacceptablePassword => {
+                f.write_str("a password is at least 8 characters and at most 1024 bytes")
+            }
+            Self::Exists(name) => write!(
+                f,
+                "user {name:?} exists (use --replace to set a new password)"
+            ),
+            Self::Hash(why) => write!(f, "password hashing failed: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for UsersError {}
+
+/// The users file: `{"users": [{"username": "...", "hash": "$argon2id$..."}]}`, written
+/// atomically with mode 0600.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Document {
+    users: Vec<Entry>,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    username: String,
+    hash: String,
+}
+
+impl fmt::Debug for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Entry")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+const MAX_USERS_FILE: u64 = 64 * 1024 * 1024;
+
+fn check_username(name: &str) -> Result<(), UsersError> {
+    let ok = !name.is_empty()
+        && name.len() <= 256
+        && name.trim() == name
+        && !name.chars().any(char::is_control);
+    if ok {
+        Ok(())
+    } else {
+        Err(UsersError::InvalidUsername)
+    }
+}
+
+fn check_password(password: &str) -> Result<(), UsersError> {
+    if password.chars().count() < 8 || password.len() > 1024 {
+        return Err(UsersError::UnacceptablePassword);
+    }
+    Ok(())
+}
+
+/// Hash a password with argon2id (the crate's defaults: 19 MiB, 2 passes, 1 lane — the
+/// OWASP recommendation) and a 16-byte salt from the OS CSPRNG.
+pub fn hash_password(password: &str) -> Result<String, UsersError> {
+    let salt = crate::crypto::random::bytes::<16>()
+        .map_err(|_| UsersError::Hash("the system random number generator failed".into()))?;
+    Argon2::default()
+        .hash_password_with_salt(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| UsersError::Hash(e.to_string()))
+}
+
+/// Usernames and argon2id hashes, checked in constant-ish time.
+///
+/// ```no_run
+/// use gatepass::{Credentials, UsersFile};
+/// UsersFile::add("users.json", "alice", "correct horse battery", false)?;
+/// let users = UsersFile::load("users.json")?;
+/// assert_eq!(users.authenticate("alice", "correct horse battery")?, Some("alice".into()));
+/// assert_eq!(users.authenticate("alice", "wrong")?, None);
+/// # Ok::<(), gatepass::UsersError>(())
+/// ```
+pub struct UsersFile {
+    users: HashMap<String, String>,
+    /// Verified against when the user does not exist, so both paths cost one argon2 run.
+    dummy: String,
+    path: Option<PathBuf>,
+}
+
+impl fmt::Debug for UsersFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UsersFile")
+            .field("path", &self.path)
+            .field("users", &self.users.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn io(path: &Path, e: &std::io::Error) -> UsersError {
+    UsersError::Io(format!("{}: {e}", path.display()))
+}
+
+fn read_document(path: &Path) -> Result<Document, UsersError> {
+    let bytes = match read_bounded(path, MAX_USERS_FILE) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Document::default()),
+        Err(e) => return Err(io(path, &e)),
+    };
+    if crate::json::nests_deeper_than(&bytes, crate::json::MAX_DEPTH) {
+        return Err(UsersError::Format("JSON nests too deeply".into()));
+    }
+    let strict =
+        crate::json::parse_object(&bytes).map_err(|e| UsersError::Format(e.to_string()))?;
+    let doc: Document = serde_json::from_value(serde_json::Value::Object(strict))
+        .map_err(|e| UsersError::Format(e.to_string()))?;
+    for entry in &doc.users {
+        check_username(&entry.username)?;
+        argon2::password_hash::phc::PasswordHash::new(&entry.hash).map_err(|_| {
+            UsersError::Format(format!("user {:?} has no valid PHC hash", entry.username))
+        })?;
+    }
+    Ok(doc)
+}
+
+impl UsersFile {
+    fn from_entries(entries: Vec<Entry>, path: Option<PathBuf>) -> Result<Self, UsersError> {
+        let mut users = HashMap::with_capacity(entries.len());
+        for entry in entries {
+            if users.insert(entry.username.clone(), entry.hash).is_some() {
+                return Err(UsersError::Format(format!(
+                    "user {:?} appears twice",
+                    entry.username
+                )));
+            }
+        }
+        let dummy = hash_password("gatepass dummy password")?;
+        Ok(Self { users, dummy, path })
+    }
+
+    /// Load a users file. A missing file is an empty set of users.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, UsersError> {
+        let path = path.as_ref();
+        Self::from_entries(read_document(path)?.users, Some(path.to_path_buf()))
+    }
+
+    /// Users held in memory only (for `serve --demo` and tests); passwords are hashed here.
+    pub fn in_memory<'a>(
+        users: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, UsersError> {
+        let mut entries = Vec::new();
+        for (username, password) in users {
+            check_username(username)?;
+            entries.push(Entry {
+                username: username.to_owned(),
+                hash: hash_password(password)?,
+            });
+        }
+        Self::from_entries(entries, None)
+    }
+
+    /// Add a user to the file at `path` (created if missing), or set a new password when
+    /// `replace` is true. Returns whether the user existed. Read-modify-write under a lock,
+    /// written atomically with mode 0600.
+    pub fn add(
+        path: impl AsRef<Path>,
+        username: &str,
+        password: &str,
+        replace: bool,
+    ) -> Result<bool, UsersError> {
+        check_username(username)?;
+        check_password(password)?;
+        let path = path.as_ref();
+        let _lock = FileLock::acquire(path).map_err(|e| io(path, &e))?;
+        let mut doc = read_document(path)?;
+        let hash = hash_password(password)?;
+        let existed = match doc.users.iter_mut().find(|e| e.username == username) {
+            Some(_) if !replace => return Err(UsersError::Exists(username.to_owned())),
+            Some(entry) => {
+                entry.hash = hash;
+                true
+            }
+            None => {
+                doc.users.push(Entry {
+                    username: username.to_owned(),
+                    hash,
+                });
+                false
+            }
+        };
+        let mut bytes =
+            serde_json::to_vec_pretty(&doc).map_err(|e| UsersError::Format(e.to_string()))?;
+        bytes.push(b'\n');
+        write_atomic(path, &bytes).map_err(|e| io(path, &e))?;
+        Ok(existed)
+    }
+
+    /// How many users there are.
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    /// Whether there are no users.
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+}
+
+impl Credentials for UsersFile {
+    fn authenticate(&self, username: &str, password: &str) -> Result<Option<String>, UsersError> {
+        let password = Zeroizing::new(password.as_bytes().to_vec());
+        let (hash, known) = match self.users.get(username) {
+            Some(hash) => (hash.as_str(), true),
+            None => (self.dummy.as_str(), false),
+        };
+        let matches = Argon2::default().verify_password(&password, hash).is_ok();
+        Ok((known && matches).then(|| username.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_user_with_the_right_password_only() {
+        let users = UsersFile::in_memory([("alice", "correct horse")]).unwrap();
+        assert_eq!(
+            users.authenticate("alice", "correct horse").unwrap(),
+            Some("alice".into())
+        );
+        assert_eq!(users.authenticate("alice", "correct horsE").unwrap(), None);
+        assert_eq!(users.authenticate("bob", "correct horse").unwrap(), None);
+        assert_eq!(
+            users
+                .authenticate("bob", "gatepass dummy password")
+                .unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn usernames_and_passwords_are_validated() {
+        for bad in ["", " alice", "al\nice", &"a".repeat(257)] {
+            assert_eq!(
+                check_username(bad),
+                Err(UsersError::InvalidUsername),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            check_password("short"),
+            Err(UsersError::UnacceptablePassword)
+        );
+        assert!(check_password("long enough").is_ok());
+    }
+
+    #[test]
+    fn the_file_round_trips_and_refuses_silent_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.json");
+        assert!(!UsersFile::add(&path, "alice", "first password", false).unwrap());
+        assert_eq!(
+            UsersFile::add(&path, "alice", "second password", false),
+            Err(UsersError::Exists("alice".into()))
+        );
+        assert!(UsersFile::add(&path, "alice", "second password", true).unwrap());
+        let users = UsersFile::load(&path).unwrap();
+        assert_eq!(
+            users.authenticate("alice", "second password").unwrap(),
+            Some("alice".into())
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("$argon2id$") && !text.contains("second password"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+    }
+}
