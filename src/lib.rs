@@ -36,6 +36,8 @@
 mod clock;
 mod crypto;
 mod error;
+#[cfg(feature = "axum")]
+mod http;
 mod json;
 mod keys;
 mod token;
@@ -60,6 +62,15 @@ pub use token::{
     AccessClaims, AccessTokenBuilder, Audience, CustomClaims, Header, InsecureInspection,
     IssuedToken, Issuer, RefreshClaims, RefreshTokenBuilder, TokenType, UntrustedToken, Verified,
     Verifier, VerifierBuilder, DEFAULT_ACCESS_TTL, DEFAULT_LEEWAY, MAX_LEEWAY, MAX_TOKEN_BYTES,
+};
+
+// HTTP (feature `axum`): the bearer layer and extractor for axum/tower APIs, RFC 6750
+// rejections, and token cookies.
+#[cfg(feature = "axum")]
+pub use http::{
+    clear_site_data, AuthLayer, AuthRejection, AuthResponseFuture, AuthService, Authenticated,
+    BearerCredentials, CookieError, DefaultOnRejection, MalformedCredentials, OnRejection, Scopes,
+    SecureCookie, REALM,
 };
 
 #[doc(hidden)]

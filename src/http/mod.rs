@@ -1,0 +1,24 @@
+//! HTTP adapter (feature `axum`): bearer-token verification for axum/tower APIs, and the
+//! cookie helpers. An adapter only: it finds the token, hands it to the [`Verifier`]
+//! (which holds every token rule), and turns the outcome into RFC 6750 responses.
+//!
+//! [`Verifier`]: crate::Verifier
+
+mod bearer;
+mod cookies;
+mod credentials;
+mod extract;
+mod future;
+mod layer;
+mod rejection;
+mod scope;
+mod service;
+
+pub use bearer::{BearerCredentials, MalformedCredentials};
+pub use cookies::{clear_site_data, CookieError, SecureCookie};
+pub use extract::Authenticated;
+pub use future::AuthResponseFuture;
+pub use layer::{AuthLayer, DefaultOnRejection, OnRejection};
+pub use rejection::{AuthRejection, REALM};
+pub use scope::Scopes;
+pub use service::AuthService;
