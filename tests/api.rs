@@ -13,6 +13,9 @@ mod support;
 
 #[path = "api/attacks.rs"]
 mod attacks;
+#[cfg(feature = "axum")]
+#[path = "api/http_layer.rs"]
+mod http_layer;
 #[path = "api/interop.rs"]
 mod interop;
 #[path = "api/keys.rs"]

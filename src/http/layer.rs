@@ -85,9 +85,7 @@ impl AuthLayer {
     pub fn new(verifier: impl Into<Arc<Verifier>>) -> Self {
         Self::with_claims(verifier)
     }
-}
 
-impl<C> AuthLayer<C> {
     /// A layer that verifies the custom claims into `C`.
     ///
     /// ```
@@ -98,12 +96,12 @@ impl<C> AuthLayer<C> {
     ///
     /// # let key = Arc::new(SigningKey::generate(Algorithm::EdDSA)?);
     /// # let verifier = Verifier::builder(VerificationKeys::new([key.verifying_key().clone()]), "i", "a").build()?;
-    /// let layer = AuthLayer::<Roles>::with_claims(verifier);
+    /// let layer = AuthLayer::with_claims::<Roles>(verifier);
     /// // handlers: `async fn h(auth: Authenticated<Roles>)`
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn with_claims(verifier: impl Into<Arc<Verifier>>) -> Self {
-        Self {
+    pub fn with_claims<C>(verifier: impl Into<Arc<Verifier>>) -> AuthLayer<C> {
+        AuthLayer {
             config: Config {
                 verifier: verifier.into(),
                 optional: false,
