@@ -63,6 +63,14 @@ pub struct SecureCookie {
 }
 
 /// Why a cookie could not be built or read.
+///
+/// ```
+/// use gatepass::{CookieError, SecureCookie};
+/// assert_eq!(SecureCookie::host("a b"), Err(CookieError::InvalidName));
+/// assert_eq!(SecureCookie::secure("r", "auth"), Err(CookieError::InvalidPath));
+/// assert_eq!(SecureCookie::host("r")?.set("a;b", None), Err(CookieError::InvalidValue));
+/// # Ok::<(), CookieError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CookieError {

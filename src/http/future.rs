@@ -10,7 +10,7 @@ use pin_project_lite::pin_project;
 
 pin_project! {
     /// The inner service's response, or the rejection the layer answered with: a concrete
-    /// type, so the layer boxes nothing.
+    /// type, so the layer boxes nothing. The `Future` of an [`AuthService`](crate::AuthService).
     #[derive(Debug)]
     pub struct AuthResponseFuture<F> {
         #[pin]

@@ -117,7 +117,16 @@ impl<C, F> AuthLayer<C, F> {
     /// Let requests without credentials through, unauthenticated (no claims in the
     /// extensions; `Option<Authenticated>` is then `None`). Credentials that are present but
     /// malformed or invalid are still refused: a client that sends a bad token should
-    /// learn so, not be served as anonymous.
+    /// learn so, not be served as anonymous. A [`require_scope`](Self::require_scope) then
+    /// applies to authenticated requests only.
+    ///
+    /// ```
+    /// # use gatepass::*;
+    /// # let verifier = Verifier::builder(VerificationKeys::default(), "i", "a").build()?;
+    /// let layer = AuthLayer::new(verifier).optional();
+    /// // handlers: `async fn h(auth: Option<Authenticated>)`
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn optional(mut self) -> Self {
         self.config.optional = true;
         self
@@ -182,6 +191,14 @@ impl<C, F> AuthLayer<C, F> {
     }
 
     /// The verifier this layer uses.
+    ///
+    /// ```
+    /// # use gatepass::*;
+    /// # let verifier = Verifier::builder(VerificationKeys::default(), "https://auth.example", "api").build()?;
+    /// let layer = AuthLayer::new(verifier);
+    /// assert_eq!(layer.verifier().audience(), "api");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn verifier(&self) -> &Arc<Verifier> {
         &self.config.verifier
     }
@@ -269,7 +286,34 @@ impl<S, C, F: Clone> Layer<S> for AuthLayer<C, F> {
 /// What to answer when a request is refused: the [`AuthLayer`]'s rejection handler.
 ///
 /// Implemented for every `Fn(AuthRejection) -> impl IntoResponse` (set one with
-/// [`AuthLayer::on_rejection`]) and by [`DefaultOnRejection`].
+/// [`AuthLayer::on_rejection`]) and by [`DefaultOnRejection`]; implement it yourself for a
+/// handler with configuration.
+///
+/// ```
+/// use axum::http::header::WWW_AUTHENTICATE;
+/// use axum::response::{IntoResponse, Response};
+/// use gatepass::{AuthLayer, AuthRejection, OnRejection, VerificationKeys, Verifier};
+///
+/// /// RFC 9457 problem details, keeping the RFC 6750 challenge.
+/// #[derive(Clone)]
+/// struct Problem { docs: &'static str }
+///
+/// impl OnRejection for Problem {
+///     fn on_rejection(&self, rejection: AuthRejection) -> Response {
+///         let body = format!(r#"{{"type":"{}","title":"{}"}}"#, self.docs, rejection.kind());
+///         let mut response = (rejection.status(), [("content-type", "application/problem+json")], body)
+///             .into_response();
+///         if let Some(challenge) = rejection.www_authenticate() {
+///             response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
+///         }
+///         response
+///     }
+/// }
+///
+/// # let verifier = Verifier::builder(VerificationKeys::default(), "i", "a").build()?;
+/// let layer = AuthLayer::new(verifier).on_rejection(Problem { docs: "https://example.com/auth" });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait OnRejection {
     /// Turn the rejection into the response.
     fn on_rejection(&self, rejection: AuthRejection) -> Response;
@@ -286,6 +330,12 @@ where
 }
 
 /// The default rejection handler: the [`AuthRejection`]'s own RFC 6750 response.
+///
+/// ```
+/// use gatepass::{AuthRejection, DefaultOnRejection, OnRejection};
+/// let response = DefaultOnRejection::default().on_rejection(AuthRejection::MissingCredentials);
+/// assert_eq!(response.status(), 401);
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 #[non_exhaustive]
 pub struct DefaultOnRejection;

@@ -10,6 +10,10 @@ use super::bearer::MalformedCredentials;
 use crate::error::VerifyError;
 
 /// The `realm` of every `Bearer` challenge gatepass writes (CONTRACT §5).
+///
+/// ```
+/// assert_eq!(gatepass::REALM, "gatepass");
+/// ```
 pub const REALM: &str = "gatepass";
 
 /// The challenge for a request without Bearer credentials: no `error` attribute (RFC 6750 §3.1).
@@ -73,6 +77,11 @@ pub enum AuthRejection {
 
 impl AuthRejection {
     /// The HTTP status of the response.
+    ///
+    /// ```
+    /// use gatepass::{AuthRejection, MalformedCredentials};
+    /// assert_eq!(AuthRejection::from(MalformedCredentials::TrailingData).status(), 400);
+    /// ```
     pub fn status(&self) -> StatusCode {
         match self {
             Self::MissingCredentials => StatusCode::UNAUTHORIZED,
@@ -122,7 +131,16 @@ impl AuthRejection {
         }
     }
 
-    /// The `error_description`, before it is reduced to the header's character set.
+    /// The `error_description` (also the JSON body's), before it is reduced to the
+    /// header's character set.
+    ///
+    /// ```
+    /// use gatepass::{AuthRejection, Claim, VerifyError};
+    /// assert_eq!(
+    ///     AuthRejection::from(VerifyError::MissingClaim(Claim::Jti)).description(),
+    ///     r#"missing_claim: the required claim "jti" is missing"#,
+    /// );
+    /// ```
     pub fn description(&self) -> String {
         match self {
             Self::InvalidToken(err) => format!("{}: {err}", err.kind()),

@@ -14,6 +14,27 @@ use super::layer::{Config, OnRejection};
 
 /// Authenticates each request, then calls the inner service or answers the rejection.
 /// Made by [`AuthLayer`](crate::AuthLayer); see there.
+///
+/// Any tower service over `http` requests works as the inner service, not only axum's:
+///
+/// ```
+/// use std::future::poll_fn;
+/// use axum::{body::Body, http::Request, routing::get};
+/// use gatepass::*;
+/// use tower::{Layer, Service};
+///
+/// # let verifier = Verifier::builder(VerificationKeys::default(), "i", "a").build()?;
+/// let mut service = AuthLayer::new(verifier).layer(get(|| async { "hello" }));
+///
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// poll_fn(|cx| Service::<Request<Body>>::poll_ready(&mut service, cx)).await?;
+/// let response = service.call(Request::new(Body::empty())).await?;
+/// assert_eq!(response.status(), 401);
+/// assert_eq!(response.headers()["www-authenticate"], r#"Bearer realm="gatepass""#);
+/// # Ok::<(), std::convert::Infallible>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct AuthService<S, C, F> {
     inner: S,
     config: Arc<Config<C, F>>,

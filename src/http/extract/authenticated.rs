@@ -145,17 +145,8 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AuthRejection> {
-        match super::authenticate(parts) {
-            Ok(Some(authenticated)) => Ok(authenticated),
-            Ok(None) => {
-                let rejection = AuthRejection::MissingCredentials;
-                rejection.trace();
-                Err(rejection)
-            }
-            Err(rejection) => {
-                rejection.trace();
-                Err(rejection)
-            }
-        }
+        super::authenticate(parts)
+            .and_then(|found| found.ok_or(AuthRejection::MissingCredentials))
+            .inspect_err(AuthRejection::trace)
     }
 }
