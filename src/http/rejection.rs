@@ -72,6 +72,8 @@ pub enum AuthRejection {
     KeysUnavailable,
     /// An [`Authenticated`](crate::Authenticated) extractor found neither claims from an
     /// [`AuthLayer`](crate::AuthLayer) nor an `Arc<Verifier>` extension: a wiring mistake, 500.
+    /// (A layer built with `with_claims::<T>()` serves `Authenticated<T>` only; one built
+    /// with `AuthLayer::new` serves every claims type.)
     MissingVerifier,
 }
 
@@ -199,7 +201,7 @@ impl AuthRejection {
             Self::MissingVerifier => tracing::error!(
                 target: "gatepass::http",
                 kind = self.kind(),
-                "Authenticated extractor without claims or verifier: add an AuthLayer, or an Extension(Arc<Verifier>)",
+                "Authenticated extractor found no claims of its type and no verifier: add an AuthLayer (one built with_claims::<T>() serves only Authenticated<T>; AuthLayer::new serves every type) or an Extension(Arc<Verifier>)",
             ),
             Self::KeysUnavailable | Self::InvalidToken(VerifyError::KeysUnavailable) => {
                 tracing::warn!(
