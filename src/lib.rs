@@ -38,7 +38,7 @@ mod crypto;
 mod error;
 mod events;
 mod fs;
-#[cfg(feature = "server")]
+#[cfg(feature = "axum")]
 mod http;
 mod json;
 mod keys;
@@ -78,6 +78,15 @@ pub use revocation::{
 
 // Sessions: login, rotation, reuse detection, timeouts, logout.
 pub use session::{SessionConfig, SessionManager, SessionSetupError, TokenPair};
+
+// HTTP (feature `axum`): the bearer layer and extractor for axum/tower APIs, RFC 6750
+// rejections, and token cookies.
+#[cfg(feature = "axum")]
+pub use http::{
+    clear_site_data, AuthLayer, AuthRejection, AuthResponseFuture, AuthService, Authenticated,
+    BearerCredentials, CookieError, DefaultOnRejection, MalformedCredentials, OnRejection, Scopes,
+    SecureCookie, REALM,
+};
 
 // The auth server's building blocks (feature `server`).
 #[cfg(feature = "server")]

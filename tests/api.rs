@@ -19,6 +19,9 @@ mod cli_revoke;
 mod cli_users;
 #[path = "api/file_store.rs"]
 mod file_store;
+#[cfg(feature = "axum")]
+#[path = "api/http_layer.rs"]
+mod http_layer;
 #[path = "api/interop.rs"]
 mod interop;
 #[path = "api/keys.rs"]

@@ -1,7 +1,33 @@
-//! HTTP adapters: credentials and login throttling for the auth server.
+//! HTTP adapter (feature `axum`): bearer-token verification for axum/tower APIs, and the
+//! cookie helpers; with feature `server`, credentials and login throttling for the auth
+//! server. An adapter only: it finds the token, hands it to the [`Verifier`]
+//! (which holds every token rule), and turns the outcome into RFC 6750 responses.
+//!
+//! [`Verifier`]: crate::Verifier
 
+mod bearer;
+mod cookies;
+mod credentials;
+mod extract;
+mod future;
+mod layer;
+#[cfg(feature = "server")]
 mod rate_limit;
+mod rejection;
+mod scope;
+mod service;
+#[cfg(feature = "server")]
 mod users;
 
+pub use bearer::{BearerCredentials, MalformedCredentials};
+pub use cookies::{clear_site_data, CookieError, SecureCookie};
+pub use extract::Authenticated;
+pub use future::AuthResponseFuture;
+pub use layer::{AuthLayer, DefaultOnRejection, OnRejection};
+#[cfg(feature = "server")]
 pub use rate_limit::{Limit, LoginLimiter, LoginLimits};
+pub use rejection::{AuthRejection, REALM};
+pub use scope::Scopes;
+pub use service::AuthService;
+#[cfg(feature = "server")]
 pub use users::{hash_password, Credentials, UsersError, UsersFile};

@@ -53,6 +53,42 @@ impl<T> Verified<T> {
     }
 }
 
+impl Verified<AccessClaims> {
+    /// The same verified token with its custom claims deserialized into `C`, as
+    /// [`Verifier::verify_access_as`] would have done (for a layer that verified into the
+    /// JSON map and a handler that asks for its own type).
+    #[cfg(feature = "axum")]
+    pub(crate) fn into_custom<C: DeserializeOwned>(
+        self,
+    ) -> Result<Verified<AccessClaims<C>>, VerifyError> {
+        let AccessClaims {
+            iss,
+            sub,
+            aud,
+            exp,
+            iat,
+            nbf,
+            jti,
+            sid,
+            custom,
+        } = self.claims;
+        Ok(Verified {
+            header: self.header,
+            claims: AccessClaims {
+                iss,
+                sub,
+                aud,
+                exp,
+                iat,
+                nbf,
+                jti,
+                sid,
+                custom: custom_claims::<C>(custom)?,
+            },
+        })
+    }
+}
+
 /// Verifies tokens: built once, shared (`Arc`) across threads and requests.
 ///
 /// ```

@@ -1,0 +1,42 @@
+//! Extractors, one per file, over one shared lookup.
+
+mod authenticated;
+mod optional;
+
+pub use authenticated::Authenticated;
+
+use std::sync::Arc;
+
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::credentials::find_token;
+use super::rejection::AuthRejection;
+use crate::token::{AccessClaims, Verified, Verifier};
+
+/// The request's authentication: `Ok(None)` when it carries no credentials.
+///
+/// 1. Claims an [`AuthLayer`](crate::AuthLayer) verified into `C`: cloned.
+/// 2. Claims a layer verified into the JSON map: cloned and deserialized into `C`.
+/// 3. Else the `Authorization` header, verified with the `Arc<Verifier>` extension.
+fn authenticate<C>(parts: &Parts) -> Result<Option<Authenticated<C>>, AuthRejection>
+where
+    C: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    if let Some(verified) = parts.extensions.get::<Verified<AccessClaims<C>>>() {
+        return Ok(Some(Authenticated::from(verified.clone())));
+    }
+    if let Some(verified) = parts.extensions.get::<Verified<AccessClaims>>() {
+        let verified = verified.clone().into_custom::<C>()?;
+        return Ok(Some(Authenticated::from(verified)));
+    }
+    let Some(token) = find_token(&parts.headers, None)? else {
+        return Ok(None);
+    };
+    let Some(verifier) = parts.extensions.get::<Arc<Verifier>>() else {
+        return Err(AuthRejection::MissingVerifier);
+    };
+    Ok(Some(Authenticated::from(
+        verifier.verify_access_as::<C>(token)?,
+    )))
+}

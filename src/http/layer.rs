@@ -1,0 +1,388 @@
+//! [`AuthLayer`]: the tower layer that authenticates every request, and its configuration.
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::http::{Extensions, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use tower::Layer;
+
+use super::cookies::SecureCookie;
+use super::credentials::find_token;
+use super::rejection::AuthRejection;
+use super::scope::{self, Scopes};
+use super::service::AuthService;
+use crate::token::{CustomClaims, Verifier};
+
+/// A tower [`Layer`] that verifies the bearer token of every request with a shared
+/// [`Verifier`] and puts the verified claims (`Verified<AccessClaims<C>>`) into the
+/// request's extensions, where the [`Authenticated`](crate::Authenticated) extractor (or
+/// any tower service) finds them.
+///
+/// A request that is not authenticated never reaches the inner service: the layer answers
+/// it with the [`AuthRejection`]'s RFC 6750 response (401 with a `Bearer` challenge, 400
+/// `invalid_request`, 403 `insufficient_scope`), or with yours
+/// ([`on_rejection`](Self::on_rejection)).
+///
+/// * **Claims type**: [`AuthLayer::new`] verifies into the JSON map [`CustomClaims`];
+///   [`AuthLayer::with_claims`] into your `serde` type (then an extractor asking for that
+///   type gets it without a second deserialization).
+/// * **Optional**: [`optional`](Self::optional) lets requests without credentials through
+///   (bad credentials are still refused).
+/// * **Cookie**: [`token_cookie`](Self::token_cookie) also reads the token from a
+///   `__Host-`/`__Secure-` cookie when there is no Bearer `Authorization` header.
+/// * **Scope**: [`require_scope`](Self::require_scope) answers 403 when the token lacks a
+///   scope.
+///
+/// The per-request cost is the verification itself: the layer borrows the token from the
+/// header, shares its configuration behind one `Arc` (cloning the service per request is a
+/// reference-count increment), never clones the verifier, and its future is a concrete
+/// type, not a box.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use axum::{routing::get, Router};
+/// use gatepass::{AuthLayer, Authenticated, Keyset, Verifier};
+///
+/// async fn me(auth: Authenticated) -> String {
+///     format!("hello {}", auth.sub)
+/// }
+///
+/// # fn app() -> Result<Router, Box<dyn std::error::Error>> {
+/// let keyset = Keyset::load("keys.json")?;
+/// let verifier = Arc::new(Verifier::builder(keyset.verification_keys(), "https://auth.example", "api").build()?);
+///
+/// let app = Router::new()
+///     .route("/api/me", get(me))
+///     .route_layer(AuthLayer::new(verifier));
+/// # Ok(app)
+/// # }
+/// ```
+pub struct AuthLayer<C = CustomClaims, F = DefaultOnRejection> {
+    config: Config<C, F>,
+}
+
+/// What every [`AuthService`] made by one layer shares.
+pub(crate) struct Config<C, F> {
+    verifier: Arc<Verifier>,
+    optional: bool,
+    cookie: Option<SecureCookie>,
+    scope: Option<ScopeRequirement<C>>,
+    pub(crate) on_rejection: F,
+}
+
+/// Required scopes, and how to ask claims of type `C` about them (a function pointer, so
+/// only layers that require a scope need `C: Scopes`).
+struct ScopeRequirement<C> {
+    scopes: Box<str>,
+    check: fn(&C, &str) -> bool,
+}
+
+impl AuthLayer {
+    /// A layer that requires a valid access token, verified into the JSON map of custom
+    /// claims.
+    pub fn new(verifier: impl Into<Arc<Verifier>>) -> Self {
+        Self::with_claims(verifier)
+    }
+
+    /// A layer that verifies the custom claims into `C`.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use gatepass::*;
+    /// #[derive(Clone, Debug, serde::Deserialize)]
+    /// struct Roles { roles: Vec<String> }
+    ///
+    /// # let key = Arc::new(SigningKey::generate(Algorithm::EdDSA)?);
+    /// # let verifier = Verifier::builder(VerificationKeys::new([key.verifying_key().clone()]), "i", "a").build()?;
+    /// let layer = AuthLayer::with_claims::<Roles>(verifier);
+    /// // handlers: `async fn h(auth: Authenticated<Roles>)`
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_claims<C>(verifier: impl Into<Arc<Verifier>>) -> AuthLayer<C> {
+        AuthLayer {
+            config: Config {
+                verifier: verifier.into(),
+                optional: false,
+                cookie: None,
+                scope: None,
+                on_rejection: DefaultOnRejection,
+            },
+        }
+    }
+}
+
+impl<C, F> AuthLayer<C, F> {
+    /// Let requests without credentials through, unauthenticated (no claims in the
+    /// extensions; `Option<Authenticated>` is then `None`). Credentials that are present but
+    /// malformed or invalid are still refused: a client that sends a bad token should
+    /// learn so, not be served as anonymous. A [`require_scope`](Self::require_scope) then
+    /// applies to authenticated requests only.
+    ///
+    /// ```
+    /// # use gatepass::*;
+    /// # let verifier = Verifier::builder(VerificationKeys::default(), "i", "a").build()?;
+    /// let layer = AuthLayer::new(verifier).optional();
+    /// // handlers: `async fn h(auth: Option<Authenticated>)`
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn optional(mut self) -> Self {
+        self.config.optional = true;
+        self
+    }
+
+    /// Also take the token from this cookie when the request has no Bearer `Authorization`
+    /// header (absent, or another scheme). A Bearer header always wins; a malformed one is
+    /// refused, never replaced by the cookie. A duplicated cookie, or one whose value is not
+    /// cookie-octets, is 400 `invalid_request`.
+    ///
+    /// Cookies are ambient: the browser attaches them to cross-site requests too.
+    /// `SameSite=Strict` (which [`SecureCookie`] sets) stops that in current browsers;
+    /// state-changing routes authenticated by cookie should still check `Origin`.
+    ///
+    /// ```
+    /// # use gatepass::*;
+    /// # let verifier = Verifier::builder(VerificationKeys::default(), "i", "a").build()?;
+    /// let layer = AuthLayer::new(verifier).token_cookie(SecureCookie::host("access")?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn token_cookie(mut self, cookie: SecureCookie) -> Self {
+        self.config.cookie = Some(cookie);
+        self
+    }
+
+    /// Answer rejections with your own response instead of the default RFC 6750 one.
+    ///
+    /// The function gets the typed [`AuthRejection`] (its
+    /// [`www_authenticate`](AuthRejection::www_authenticate) is there to reuse) and returns
+    /// anything that is [`IntoResponse`].
+    ///
+    /// ```
+    /// # use gatepass::*;
+    /// use axum::http::StatusCode;
+    ///
+    /// # let verifier = Verifier::builder(VerificationKeys::default(), "i", "a").build()?;
+    /// let layer = AuthLayer::new(verifier).on_rejection(|rejection: AuthRejection| {
+    ///     (rejection.status(), format!("denied: {}", rejection.kind()))
+    /// });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn on_rejection<G>(self, on_rejection: G) -> AuthLayer<C, G>
+    where
+        G: OnRejection,
+    {
+        let Config {
+            verifier,
+            optional,
+            cookie,
+            scope,
+            on_rejection: _,
+        } = self.config;
+        AuthLayer {
+            config: Config {
+                verifier,
+                optional,
+                cookie,
+                scope,
+                on_rejection,
+            },
+        }
+    }
+
+    /// The verifier this layer uses.
+    ///
+    /// ```
+    /// # use gatepass::*;
+    /// # let verifier = Verifier::builder(VerificationKeys::default(), "https://auth.example", "api").build()?;
+    /// let layer = AuthLayer::new(verifier);
+    /// assert_eq!(layer.verifier().audience(), "api");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verifier(&self) -> &Arc<Verifier> {
+        &self.config.verifier
+    }
+}
+
+impl<C: Scopes, F> AuthLayer<C, F> {
+    /// Require every scope of the space-separated list `scopes` (see [`Scopes`] for where
+    /// they are read from). A token without them gets 403 `insufficient_scope` with
+    /// `scope="<scopes>"` in the challenge.
+    ///
+    /// Typically on one route with `route_layer`. Stacked under another `AuthLayer`, this
+    /// layer verifies the token again rather than trust claims another verifier (perhaps
+    /// for another audience) put in the extensions; with one global layer, check scopes in
+    /// the handler with [`Authenticated::require_scope`](crate::Authenticated::require_scope)
+    /// instead.
+    ///
+    /// # Panics
+    ///
+    /// If `scopes` is not a valid RFC 6749 scope list (scope tokens of printable ASCII
+    /// without `"` and `\`, separated by single spaces): a programming error, caught when
+    /// the router is built.
+    ///
+    /// ```
+    /// # use gatepass::*;
+    /// # let verifier = Verifier::builder(VerificationKeys::default(), "i", "a").build()?;
+    /// let admin_only = AuthLayer::new(verifier).require_scope("admin");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn require_scope(mut self, scopes: &str) -> Self {
+        assert!(
+            scope::is_valid_scope_list(scopes),
+            "invalid scope list {scopes:?}: scope tokens of printable ASCII without '\"' or '\\', separated by single spaces",
+        );
+        self.config.scope = Some(ScopeRequirement {
+            scopes: scopes.into(),
+            check: C::has_scope,
+        });
+        self
+    }
+}
+
+impl<C, F> Config<C, F> {
+    /// Authenticate one request: `Ok` lets it through (with the claims in `extensions`
+    /// when it had credentials), `Err` is the answer.
+    pub(crate) fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        extensions: &mut Extensions,
+    ) -> Result<(), AuthRejection>
+    where
+        C: DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        let Some(token) = find_token(headers, self.cookie.as_ref())? else {
+            return if self.optional {
+                Ok(())
+            } else {
+                Err(AuthRejection::MissingCredentials)
+            };
+        };
+        let verified = self.verifier.verify_access_as::<C>(token)?;
+        if let Some(required) = &self.scope {
+            if !scope_tokens_granted(&verified.claims().custom, required) {
+                return Err(AuthRejection::InsufficientScope {
+                    required: required.scopes.to_string(),
+                });
+            }
+        }
+        extensions.insert(verified);
+        Ok(())
+    }
+}
+
+fn scope_tokens_granted<C>(claims: &C, required: &ScopeRequirement<C>) -> bool {
+    scope::scope_tokens(&required.scopes).all(|scope| (required.check)(claims, scope))
+}
+
+impl<S, C, F: Clone> Layer<S> for AuthLayer<C, F> {
+    type Service = AuthService<S, C, F>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService::new(inner, Arc::new(self.config.clone()))
+    }
+}
+
+/// What to answer when a request is refused: the [`AuthLayer`]'s rejection handler.
+///
+/// Implemented for every `Fn(AuthRejection) -> impl IntoResponse` (set one with
+/// [`AuthLayer::on_rejection`]) and by [`DefaultOnRejection`]; implement it yourself for a
+/// handler with configuration.
+///
+/// ```
+/// use axum::http::header::WWW_AUTHENTICATE;
+/// use axum::response::{IntoResponse, Response};
+/// use gatepass::{AuthLayer, AuthRejection, OnRejection, VerificationKeys, Verifier};
+///
+/// /// RFC 9457 problem details, keeping the RFC 6750 challenge.
+/// #[derive(Clone)]
+/// struct Problem { docs: &'static str }
+///
+/// impl OnRejection for Problem {
+///     fn on_rejection(&self, rejection: AuthRejection) -> Response {
+///         let body = format!(r#"{{"type":"{}","title":"{}"}}"#, self.docs, rejection.kind());
+///         let mut response = (rejection.status(), [("content-type", "application/problem+json")], body)
+///             .into_response();
+///         if let Some(challenge) = rejection.www_authenticate() {
+///             response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
+///         }
+///         response
+///     }
+/// }
+///
+/// # let verifier = Verifier::builder(VerificationKeys::default(), "i", "a").build()?;
+/// let layer = AuthLayer::new(verifier).on_rejection(Problem { docs: "https://example.com/auth" });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait OnRejection {
+    /// Turn the rejection into the response.
+    fn on_rejection(&self, rejection: AuthRejection) -> Response;
+}
+
+impl<F, R> OnRejection for F
+where
+    F: Fn(AuthRejection) -> R,
+    R: IntoResponse,
+{
+    fn on_rejection(&self, rejection: AuthRejection) -> Response {
+        self(rejection).into_response()
+    }
+}
+
+/// The default rejection handler: the [`AuthRejection`]'s own RFC 6750 response.
+///
+/// ```
+/// use gatepass::{AuthRejection, DefaultOnRejection, OnRejection};
+/// let response = DefaultOnRejection::default().on_rejection(AuthRejection::MissingCredentials);
+/// assert_eq!(response.status(), 401);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
+pub struct DefaultOnRejection;
+
+impl OnRejection for DefaultOnRejection {
+    fn on_rejection(&self, rejection: AuthRejection) -> Response {
+        rejection.into_response()
+    }
+}
+
+impl<C, F: Clone> Clone for AuthLayer<C, F> {
+    fn clone(&self) -> Self {
+        Self {
+            config: self.config.clone(),
+        }
+    }
+}
+
+impl<C, F: Clone> Clone for Config<C, F> {
+    fn clone(&self) -> Self {
+        Self {
+            verifier: Arc::clone(&self.verifier),
+            optional: self.optional,
+            cookie: self.cookie.clone(),
+            scope: self.scope.as_ref().map(|s| ScopeRequirement {
+                scopes: s.scopes.clone(),
+                check: s.check,
+            }),
+            on_rejection: self.on_rejection.clone(),
+        }
+    }
+}
+
+impl<C, F> fmt::Debug for AuthLayer<C, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.config, f)
+    }
+}
+
+impl<C, F> fmt::Debug for Config<C, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthLayer")
+            .field("verifier", &self.verifier)
+            .field("optional", &self.optional)
+            .field("cookie", &self.cookie.as_ref().map(SecureCookie::name))
+            .field("scope", &self.scope.as_ref().map(|s| &s.scopes))
+            .field("claims", &std::any::type_name::<C>())
+            .finish_non_exhaustive()
+    }
+}
