@@ -37,6 +37,7 @@ mod clock;
 mod crypto;
 mod error;
 mod json;
+mod jwks;
 mod keys;
 mod token;
 
@@ -54,6 +55,12 @@ pub use keys::{
     Algorithm, AlgorithmFamily, AlgorithmSet, GenerateOptions, KeyEntry, KeySelector, KeySource,
     KeyState, Keyset, SigningKey, SkippedKey, VerificationKeys, VerifyingKey,
 };
+
+// Key rotation: the policy, one idempotent step, and what it did.
+pub use keys::{RotatedKey, RotationPolicy, RotationRefused, RotationReport, ScheduledKey};
+
+// JWKS: our public set with its Cache-Control.
+pub use jwks::PublishedJwks;
 
 // Tokens: issue, verify, and the types in between.
 pub use token::{

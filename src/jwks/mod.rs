@@ -1,0 +1,5 @@
+//! JWKS: publishing our public keys.
+
+mod publish;
+
+pub use publish::PublishedJwks;
