@@ -15,6 +15,9 @@ mod support;
 mod attacks;
 #[path = "api/interop.rs"]
 mod interop;
+#[cfg(feature = "jwks-client")]
+#[path = "api/jwks.rs"]
+mod jwks;
 #[path = "api/keys.rs"]
 mod keys;
 #[path = "api/verify_kinds.rs"]
