@@ -20,5 +20,7 @@ mod interop;
 mod jwks;
 #[path = "api/keys.rs"]
 mod keys;
+#[path = "api/rotation.rs"]
+mod rotation;
 #[path = "api/verify_kinds.rs"]
 mod verify_kinds;
