@@ -39,6 +39,20 @@ use crate::keys::{KeySource, SkippedKey, VerificationKeys, VerifyingKey};
 const MAX_LOGGED_KID: usize = 64;
 
 /// Configures a [`JwksClient`]. Every limit has a default that is safe for an API server.
+///
+/// ```
+/// use std::time::Duration;
+/// use gatepass::JwksClient;
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), gatepass::JwksClientError> {
+/// let jwks = JwksClient::builder("https://auth.example/.well-known/jwks.json")
+///     .timeout(Duration::from_secs(2))
+///     .cooldown(Duration::from_secs(60))
+///     .max_age_bounds(Duration::from_secs(30), Duration::from_secs(900))
+///     .max_stale(Duration::from_secs(6 * 3600))
+///     .build()?;
+/// assert_eq!(jwks.status().keys, 0); // nothing fetched yet
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[must_use]
 pub struct JwksClientBuilder {
@@ -277,6 +291,18 @@ enum Reason {
 }
 
 /// A point-in-time view of a [`JwksClient`], for health checks and metrics.
+///
+/// ```no_run
+/// # async fn run(jwks: gatepass::JwksClient) {
+/// let status = jwks.status();
+/// if let Some(error) = &status.last_error {
+///     eprintln!("{}: {error} (serving {} keys until {:?})", status.url, status.keys, status.stale_until);
+/// }
+/// for skipped in &status.skipped {
+///     eprintln!("{skipped}");
+/// }
+/// # }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct JwksStatus {

@@ -130,6 +130,12 @@ impl Default for RotationPolicy {
 }
 
 /// Why a rotation step (or a policy) was refused. Inside [`KeysetError::Rotation`].
+///
+/// ```
+/// use gatepass::{Algorithm, KeysetError, Keyset, RotationPolicy, RotationRefused};
+/// let err = Keyset::new().rotate(&RotationPolicy::default(), None, 0).unwrap_err();
+/// assert_eq!(err, KeysetError::Rotation(RotationRefused::NothingToRotate));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RotationRefused {
@@ -219,6 +225,15 @@ fn alg_name<S: Serializer>(alg: &Algorithm, s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// A key a rotation step touched.
+///
+/// ```
+/// # use gatepass::{Algorithm, Keyset, RotationPolicy};
+/// let mut keyset = Keyset::new();
+/// let step = keyset.rotate(&RotationPolicy::default(), Some(Algorithm::EdDSA), 0)?;
+/// assert_eq!(step.generated[0].alg, Algorithm::EdDSA);
+/// assert!(keyset.get(&step.generated[0].kid).is_some());
+/// # Ok::<(), gatepass::KeysetError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct RotatedKey {
@@ -230,6 +245,14 @@ pub struct RotatedKey {
 }
 
 /// A key waiting for a later step, and when that step may act on it.
+///
+/// ```
+/// # use gatepass::{Algorithm, Keyset, RotationPolicy};
+/// let mut keyset = Keyset::new();
+/// let step = keyset.rotate(&RotationPolicy::default(), Some(Algorithm::EdDSA), 100)?;
+/// assert_eq!(step.pending[0].at, 100 + 3600); // activated by the first step from then on
+/// # Ok::<(), gatepass::KeysetError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ScheduledKey {
@@ -244,6 +267,17 @@ pub struct ScheduledKey {
 
 /// What one rotation step did, and what it left for later. Serializes to the JSON that
 /// `gatepass keys rotate` prints.
+///
+/// ```
+/// # use gatepass::{Algorithm, Keyset, RotationPolicy};
+/// let mut keyset = Keyset::new();
+/// let step = keyset.rotate(&RotationPolicy::default(), Some(Algorithm::ES256), 100)?;
+/// assert!(step.changed());
+/// let json = serde_json::to_value(&step).unwrap();
+/// assert_eq!(json["generated"][0]["alg"], "ES256");
+/// assert_eq!(json["next_step_at"], 3700);
+/// # Ok::<(), gatepass::KeysetError>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct RotationReport {

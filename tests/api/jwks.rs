@@ -481,6 +481,26 @@ async fn known_kids_never_wait_for_a_refresh_in_flight() {
     assert_eq!(jwks.status().stale_served, 0, "refreshed before expiry");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_background_refresher_keeps_an_idle_client_fresh() {
+    let (keyset, _) = eddsa_keyset(1);
+    let server = JwksServer::start(published(&keyset)).await;
+    let clock = Arc::new(ManualClock::new(NOW));
+    let jwks = client(&server, &clock);
+    jwks.refresh().await.unwrap();
+    let refresher = jwks.spawn_refresher(Duration::from_millis(100));
+    // Not due: the timer ticks (at least once a second) and fetches nothing.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(server.requests(), 1);
+    // Due, and no request comes: the refresher fetches on its own.
+    clock.set(jwks.status().fresh_until.unwrap() - 1);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    jwks.settled().await;
+    refresher.abort();
+    assert_eq!(server.requests(), 2);
+    assert_eq!(jwks.status().stale_served, 0);
+}
+
 /// Serve a good set, then break the server with `break_it`, and check: the refresh fails
 /// with `expected`, the last good set keeps verifying until the staleness bound, and after
 /// it every lookup fails closed.
