@@ -201,6 +201,7 @@ impl JwksClientBuilder {
                 flight: Mutex::new(Flight::default()),
                 done,
                 stale_warned: AtomicBool::new(false),
+                closed_warned: AtomicBool::new(false),
                 counters: Counters::default(),
             }),
         })
@@ -242,6 +243,7 @@ struct Inner {
     /// Bumped after every fetch, successful or not; waiters watch it.
     done: watch::Sender<u64>,
     stale_warned: AtomicBool,
+    closed_warned: AtomicBool,
     counters: Counters,
 }
 
@@ -543,6 +545,7 @@ impl Inner {
         };
         *self.cache.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(cached));
         self.stale_warned.store(false, Ordering::Relaxed);
+        self.closed_warned.store(false, Ordering::Relaxed);
         tracing::info!(
             url = %self.fetcher.target.url,
             keys = count,
@@ -620,12 +623,15 @@ impl KeySource for JwksClient {
         };
         if now >= cached.stale_until {
             inner.start(Reason::Expiring, now);
-            tracing::error!(
+            // Once per outage: every lookup fails from here on, the log need not say so each time.
+            if !inner.closed_warned.swap(true, Ordering::Relaxed) {
+                tracing::error!(
                 url = %inner.fetcher.target.url,
                 fetched_at = cached.fetched_at,
                 stale_until = cached.stale_until,
                 "JWKS set is past its staleness bound; failing closed"
-            );
+                );
+            }
             return Err(VerifyError::KeysUnavailable);
         }
         if now >= cached.refresh_at {
