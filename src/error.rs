@@ -308,6 +308,9 @@ pub enum KeyRejected {
     RandomnessUnavailable,
     /// Another key in the same JWK Set has this `kid`, so neither can be trusted.
     DuplicateKid,
+    /// An HMAC (`oct`) key in a published JWK Set: a shared secret that anyone can read
+    /// would let anyone sign, so a remote set's symmetric keys are never trusted.
+    SecretKeyInPublicSet,
 }
 
 impl fmt::Display for KeyRejected {
@@ -347,6 +350,9 @@ impl fmt::Display for KeyRejected {
             Self::NotASigningKey => f.write_str("this key can verify but not sign"),
             Self::BadPem(why) => write!(f, "unusable PEM public key: {why}"),
             Self::DuplicateKid => f.write_str("another key in the set has the same kid"),
+            Self::SecretKeyInPublicSet => f.write_str(
+                "an HMAC (oct) key in a published JWK Set is never trusted: its secret is public",
+            ),
             Self::RandomnessUnavailable => {
                 f.write_str("the system random number generator failed while generating a key")
             }
@@ -400,6 +406,9 @@ pub enum KeysetError {
     },
     /// No active key can sign (for the requested algorithm or kid).
     NoSigningKey(String),
+    /// A rotation step or policy was refused: it would strand live tokens or sign with a
+    /// key that has not been published long enough, or the keyset lacks the dates to tell.
+    Rotation(crate::keys::RotationRefused),
 }
 
 impl fmt::Display for KeysetError {
@@ -416,6 +425,7 @@ impl fmt::Display for KeysetError {
             Self::NoSuchKey(kid) => write!(f, "no key with kid {kid:?} in the keyset"),
             Self::Transition { kid, reason } => write!(f, "key {kid:?}: {reason}"),
             Self::NoSigningKey(what) => write!(f, "no active signing key {what}"),
+            Self::Rotation(why) => write!(f, "rotation refused: {why}"),
         }
     }
 }

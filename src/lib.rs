@@ -41,6 +41,7 @@ mod fs;
 #[cfg(feature = "axum")]
 mod http;
 mod json;
+mod jwks;
 mod keys;
 mod revocation;
 mod session;
@@ -60,6 +61,15 @@ pub use keys::{
     Algorithm, AlgorithmFamily, AlgorithmSet, GenerateOptions, KeyEntry, KeySelector, KeySource,
     KeyState, Keyset, SigningKey, SkippedKey, VerificationKeys, VerifyingKey,
 };
+
+// Key rotation: the policy, one idempotent step, and what it did.
+pub use keys::{RotatedKey, RotationPolicy, RotationRefused, RotationReport, ScheduledKey};
+
+// JWKS: our public set with its Cache-Control, and (feature `jwks-client`) a remote set
+// cached with cooldown, single flight, refresh-ahead and stale-on-error.
+pub use jwks::PublishedJwks;
+#[cfg(feature = "jwks-client")]
+pub use jwks::{FetchError, JwksClient, JwksClientBuilder, JwksClientError, JwksStatus};
 
 // Tokens: issue, verify, and the types in between.
 pub use token::{

@@ -24,8 +24,15 @@ mod file_store;
 mod http_layer;
 #[path = "api/interop.rs"]
 mod interop;
+#[cfg(feature = "jwks-client")]
+#[path = "api/jwks.rs"]
+mod jwks;
 #[path = "api/keys.rs"]
 mod keys;
+#[path = "api/log_capture.rs"]
+mod log_capture;
+#[path = "api/rotation.rs"]
+mod rotation;
 #[path = "api/sessions.rs"]
 mod sessions;
 #[path = "api/store_conformance.rs"]

@@ -1,8 +1,11 @@
 //! `keygen`, `keys ...` and `jwks`: thin wrappers over [`gatepass::Keyset`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use gatepass::{Algorithm, Clock as _, GenerateOptions, KeyState, Keyset, SystemClock};
+use gatepass::{
+    Algorithm, Clock as _, GenerateOptions, KeyState, Keyset, RotationPolicy, SystemClock,
+};
 use serde_json::json;
 
 use super::output::{human_time, print_json, print_line, CliResult, Failure};
@@ -115,5 +118,45 @@ pub(crate) fn change(keyset: &Path, kid: &str, change: Change) -> CliResult {
 
 pub(crate) fn jwks(keyset: &Path) -> CliResult {
     let keyset = Keyset::load(keyset)?;
-    print_json(&keyset.public_jwks(), true)
+    let published = gatepass::PublishedJwks::new(&keyset, &RotationPolicy::default());
+    print_json(published.jwks(), true)
+}
+
+/// Arguments of `gatepass keys rotate`.
+#[derive(Debug)]
+pub(crate) struct RotateArgs {
+    pub(crate) keyset: PathBuf,
+    pub(crate) alg: Option<Algorithm>,
+    pub(crate) publish_ahead: u64,
+    pub(crate) retire_after: u64,
+    pub(crate) max_token_lifetime: Option<u64>,
+    pub(crate) at: Option<u64>,
+}
+
+pub(crate) fn rotate(args: RotateArgs) -> CliResult {
+    let mut policy = RotationPolicy::new(
+        Duration::from_secs(args.publish_ahead),
+        Duration::from_secs(args.retire_after),
+    )?;
+    if let Some(lifetime) = args.max_token_lifetime {
+        policy = policy.with_max_token_lifetime(Duration::from_secs(lifetime))?;
+    }
+    if !args.keyset.exists() {
+        // `update` would start an empty keyset; rotating nothing is a usage error.
+        return Err(Failure::usage(format!(
+            "cannot read the keyset {}: no such file",
+            args.keyset.display()
+        )));
+    }
+    let at = args.at.unwrap_or_else(now);
+    let report = Keyset::update(&args.keyset, |k| k.rotate(&policy, args.alg, at))?;
+    let mut out = serde_json::to_value(&report).map_err(Failure::usage)?;
+    if let Some(obj) = out.as_object_mut() {
+        obj.insert("changed".into(), report.changed().into());
+        obj.insert(
+            "jwks_max_age".into(),
+            policy.jwks_max_age().as_secs().into(),
+        );
+    }
+    print_json(&out, false)
 }

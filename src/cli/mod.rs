@@ -169,6 +169,34 @@ enum KeysCommand {
     Revoke(KidArgs),
     /// Delete KID from the keyset (it must not be active).
     Remove(KidArgs),
+    /// One step of the rotation policy (safe to run from cron): activate a pending key
+    /// published at least publish-ahead ago, add a new pending key, remove retiring keys
+    /// older than retire-after. Prints a JSON report; a refused step exits 2 with the reason.
+    Rotate(RotateArgs),
+}
+
+#[derive(Debug, Args)]
+struct RotateArgs {
+    #[command(flatten)]
+    keyset: KeysetArg,
+    /// Rotate only this algorithm's family, generating keys of ALG (default: every family
+    /// with an active or pending key, each keeping its algorithm).
+    #[arg(long, value_name = "ALG")]
+    alg: Option<Algorithm>,
+    /// A new key is published at least this long before it signs (default 3600).
+    #[arg(long, value_name = "SECS", default_value_t = gatepass::RotationPolicy::DEFAULT_PUBLISH_AHEAD.as_secs())]
+    publish_ahead: u64,
+    /// A retired key keeps verifying at least this long after it stopped signing
+    /// (default 86400).
+    #[arg(long, value_name = "SECS", default_value_t = gatepass::RotationPolicy::DEFAULT_RETIRE_AFTER.as_secs())]
+    retire_after: u64,
+    /// The longest lifetime of a token this keyset signs; refuses a retire-after that
+    /// would strand such tokens.
+    #[arg(long, value_name = "SECS")]
+    max_token_lifetime: Option<u64>,
+    /// Rotate as of this unix time instead of now.
+    #[arg(long, value_name = "UNIX")]
+    at: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -190,7 +218,8 @@ struct VerifyCli {
         required_unless_present = "jwks"
     )]
     keyset: Option<PathBuf>,
-    /// Trust the keys of this JWK Set (a file).
+    /// Trust the keys of this JWK Set: a file, or an https:// URL (http:// for loopback)
+    /// fetched with the remote JWKS client (5 s timeout, 512 KiB cap).
     #[arg(long, value_name = "FILE_OR_URL")]
     jwks: Option<String>,
     /// Expected issuer.
@@ -238,6 +267,14 @@ fn dispatch(command: Command) -> CliResult {
             KeysCommand::Retire(a) => keys::change(&a.keyset.path, &a.kid, keys::Change::Retire),
             KeysCommand::Revoke(a) => keys::change(&a.keyset.path, &a.kid, keys::Change::Revoke),
             KeysCommand::Remove(a) => keys::change(&a.keyset.path, &a.kid, keys::Change::Remove),
+            KeysCommand::Rotate(r) => keys::rotate(keys::RotateArgs {
+                keyset: r.keyset.path,
+                alg: r.alg,
+                publish_ahead: r.publish_ahead,
+                retire_after: r.retire_after,
+                max_token_lifetime: r.max_token_lifetime,
+                at: r.at,
+            }),
         },
         Command::Jwks { keyset } => keys::jwks(&keyset.path),
         Command::Issue {

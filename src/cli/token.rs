@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatepass::{
-    Algorithm, AlgorithmSet, CustomClaims, FileStore, Issuer, KeySelector, Keyset, ManualClock,
-    TokenType, UntrustedToken, VerificationKeys, Verifier,
+    Algorithm, AlgorithmSet, CustomClaims, FileStore, Issuer, JwksClient, KeySelector, KeySource,
+    Keyset, ManualClock, TokenType, UntrustedToken, VerificationKeys, Verifier,
 };
 use serde_json::{json, Value};
 
@@ -93,25 +93,48 @@ pub(crate) struct VerifyArgs {
 }
 
 fn load_jwks(source: &str) -> Result<VerificationKeys, Failure> {
-    if source.starts_with("http://") || source.starts_with("https://") {
-        return Err(Failure::usage(
-            "--jwks URL needs the remote JWKS client, which this build does not include; give a file",
-        ));
-    }
     let bytes = std::fs::read(Path::new(source))
         .map_err(|e| Failure::usage(format!("cannot read the JWKS {source}: {e}")))?;
     let (keys, _skipped) = VerificationKeys::from_jwks_json(&bytes)?;
     Ok(keys)
 }
 
+fn is_url(source: &str) -> bool {
+    source.contains("://")
+}
+
+/// A remote JWK Set: a one-thread runtime and a client that has fetched the set once. An
+/// unreachable or unusable set is a configuration error (exit 2), like an unreadable file.
+fn remote_jwks(url: &str) -> Result<(tokio::runtime::Runtime, JwksClient), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::usage(format!("cannot start the async runtime: {e}")))?;
+    let client = JwksClient::builder(url)
+        .runtime(runtime.handle().clone())
+        .build()
+        .map_err(Failure::usage)?;
+    runtime
+        .block_on(client.refresh())
+        .map_err(|e| Failure::usage(format!("cannot load the JWKS {url}: {e}")))?;
+    Ok((runtime, client))
+}
+
 pub(crate) fn verify(args: VerifyArgs) -> CliResult {
-    let keys = match (&args.keyset, &args.jwks) {
-        (Some(path), None) => Keyset::load(path)?.verification_keys(),
-        (None, Some(source)) => load_jwks(source)?,
+    let mut remote = None;
+    let keys: Arc<dyn KeySource> = match (&args.keyset, &args.jwks) {
+        (Some(path), None) => Arc::new(Keyset::load(path)?.verification_keys()),
+        (None, Some(url)) if is_url(url) => {
+            let (runtime, client) = remote_jwks(url)?;
+            let keys = Arc::new(client.clone());
+            remote = Some((runtime, client));
+            keys
+        }
+        (None, Some(source)) => Arc::new(load_jwks(source)?),
         _ => return Err(Failure::usage("give exactly one of --keyset or --jwks")),
     };
     let mut builder =
-        Verifier::builder(keys, args.iss, args.aud).leeway(Duration::from_secs(args.leeway));
+        Verifier::builder_shared(keys, args.iss, args.aud).leeway(Duration::from_secs(args.leeway));
     if let Some(max_age) = args.max_age {
         builder = builder.max_age(Duration::from_secs(max_age));
     }
@@ -129,15 +152,22 @@ pub(crate) fn verify(args: VerifyArgs) -> CliResult {
     }
     let verifier = builder.build()?;
     let token = read_token(&args.token)?;
-    let output = match args.kind {
-        TokenType::Refresh => {
-            let verified = verifier.verify_refresh(&token)?;
-            json!({ "header": verified.header(), "claims": verified.claims() })
-        }
-        _ => {
-            let verified = verifier.verify_access(&token)?;
-            json!({ "header": verified.header(), "claims": verified.claims() })
-        }
+    let run = || -> Result<Value, gatepass::VerifyError> {
+        Ok(match args.kind {
+            TokenType::Refresh => {
+                let verified = verifier.verify_refresh(&token)?;
+                json!({ "header": verified.header(), "claims": verified.claims() })
+            }
+            _ => {
+                let verified = verifier.verify_access(&token)?;
+                json!({ "header": verified.header(), "claims": verified.claims() })
+            }
+        })
+    };
+    let output = match &remote {
+        // A kid the set lacked waits for one refetch (the cooldown permitting).
+        Some((runtime, client)) => runtime.block_on(client.verify_with(run))?,
+        None => run()?,
     };
     print_json(&output, false)
 }

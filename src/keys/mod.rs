@@ -9,9 +9,11 @@ pub(crate) mod jwk;
 mod key;
 mod keyset;
 mod pem;
+mod rotation;
 mod source;
 
 pub use crate::crypto::{Algorithm, AlgorithmFamily, AlgorithmSet};
 pub use key::{SigningKey, VerifyingKey};
 pub use keyset::{GenerateOptions, KeyEntry, KeySelector, KeyState, Keyset};
+pub use rotation::{RotatedKey, RotationPolicy, RotationRefused, RotationReport, ScheduledKey};
 pub use source::{KeySource, SkippedKey, VerificationKeys};

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::jwk;
 use super::key::VerifyingKey;
-use crate::crypto::Algorithm;
+use crate::crypto::{Algorithm, AlgorithmFamily};
 use crate::error::{KeyRejected, VerifyError};
 
 /// A source of verification keys, consulted once per verification.
@@ -86,15 +86,56 @@ impl VerificationKeys {
     /// # Ok::<(), gatepass::KeysetError>(())
     /// ```
     pub fn from_jwks_json(json: &[u8]) -> Result<(Self, Vec<SkippedKey>), crate::KeysetError> {
+        Self::parse_jwks(json, false)
+    }
+
+    /// Parse a JWK Set fetched from someone else's endpoint: exactly like
+    /// [`from_jwks_json`](Self::from_jwks_json), and HMAC (`oct`) keys are also left out
+    /// ([`KeyRejected::SecretKeyInPublicSet`]): a published secret is no secret.
+    ///
+    /// ```
+    /// use gatepass::{KeyRejected, VerificationKeys};
+    /// let (keys, skipped) = VerificationKeys::from_public_jwks_json(br#"{"keys": [
+    ///   {"kty": "oct", "alg": "HS256", "kid": "shared", "k": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"}
+    /// ]}"#)?;
+    /// assert!(keys.is_empty());
+    /// assert_eq!(skipped[0].reason, KeyRejected::SecretKeyInPublicSet);
+    /// # Ok::<(), gatepass::KeysetError>(())
+    /// ```
+    pub fn from_public_jwks_json(
+        json: &[u8],
+    ) -> Result<(Self, Vec<SkippedKey>), crate::KeysetError> {
+        Self::parse_jwks(json, true)
+    }
+
+    fn parse_jwks(
+        json: &[u8],
+        public_only: bool,
+    ) -> Result<(Self, Vec<SkippedKey>), crate::KeysetError> {
         let entries = super::keyset::parse_key_array(json)?;
         let mut keys: Vec<Arc<VerifyingKey>> = Vec::new();
         let mut skipped = Vec::new();
         for (index, entry) in entries.into_iter().enumerate() {
             let kid = entry.get("kid").and_then(Value::as_str).map(str::to_owned);
+            if public_only && entry.get("kty").and_then(Value::as_str) == Some("oct") {
+                skipped.push(SkippedKey {
+                    index,
+                    kid,
+                    reason: KeyRejected::SecretKeyInPublicSet,
+                });
+                continue;
+            }
             let parsed = jwk::members_from_value(entry)
                 .map_err(|_| KeyRejected::BadEncoding("jwk"))
                 .and_then(|members| VerifyingKey::from_members(&members));
             match parsed {
+                Ok(key) if public_only && key.alg().family() == AlgorithmFamily::Hmac => {
+                    skipped.push(SkippedKey {
+                        index,
+                        kid,
+                        reason: KeyRejected::SecretKeyInPublicSet,
+                    });
+                }
                 Ok(key) if key.kid().is_some() && keys.iter().any(|k| k.kid() == key.kid()) => {
                     // Two keys under one kid make every lookup ambiguous: trust neither.
                     keys.retain(|k| k.kid() != key.kid());

@@ -799,56 +799,12 @@ async fn cookie_helpers_write_the_exact_set_cookie_lines() {
 // ---------------------------------------------------------------------------------------
 // Events.
 
-thread_local! {
-    static EVENTS: std::cell::RefCell<Option<Vec<String>>> = const { std::cell::RefCell::new(None) };
-}
-
-/// A process-wide subscriber that records events only on threads that asked for it.
-///
-/// Global, not `set_default`: a thread-scoped subscriber as the only registered one makes
-/// tracing compute a callsite's interest from whichever thread hits it first, so a callsite
-/// first reached by a parallel test (no subscriber there) stays disabled for this one too.
-struct ThreadCapture;
-
-impl tracing::Subscriber for ThreadCapture {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        struct Fields(String);
-        impl tracing::field::Visit for Fields {
-            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-                self.0.push_str(&format!("{}={value:?} ", field.name()));
-            }
-        }
-        EVENTS.with(|events| {
-            if let Some(events) = events.borrow_mut().as_mut() {
-                let mut fields = Fields(format!("{} ", event.metadata().target()));
-                event.record(&mut fields);
-                events.push(fields.0);
-            }
-        });
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
-
 fn capture_events_on_this_thread() {
-    static INSTALL: std::sync::Once = std::sync::Once::new();
-    INSTALL.call_once(|| {
-        tracing::subscriber::set_global_default(ThreadCapture)
-            .expect("no other global tracing subscriber in the test binary");
-    });
-    EVENTS.with(|events| *events.borrow_mut() = Some(Vec::new()));
+    crate::log_capture::capture_on_this_thread();
 }
 
 fn captured_events() -> Vec<String> {
-    EVENTS.with(|events| events.borrow_mut().take().unwrap_or_default())
+    crate::log_capture::take_thread_events()
 }
 
 #[tokio::test]

@@ -1,0 +1,19 @@
+//! JWKS: publishing our public keys, and (feature `jwks-client`) fetching someone else's.
+//!
+//! This module hands keys to the token module and never verifies anything itself: the
+//! [`JwksClient`](crate::JwksClient) is a [`KeySource`](crate::KeySource) like a local
+//! keyset, and the [`Verifier`](crate::Verifier) does the rest.
+
+#[cfg(feature = "jwks-client")]
+mod client;
+#[cfg(feature = "jwks-client")]
+mod error;
+#[cfg(feature = "jwks-client")]
+mod fetch;
+mod publish;
+
+#[cfg(feature = "jwks-client")]
+pub use client::{JwksClient, JwksClientBuilder, JwksStatus};
+#[cfg(feature = "jwks-client")]
+pub use error::{FetchError, JwksClientError};
+pub use publish::PublishedJwks;
