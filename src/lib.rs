@@ -59,7 +59,7 @@ pub use error::{
 // Keys: algorithms, key types, the keyset file and where verifiers find keys.
 pub use keys::{
     Algorithm, AlgorithmFamily, AlgorithmSet, GenerateOptions, KeyEntry, KeySelector, KeySource,
-    KeyState, Keyset, SigningKey, SkippedKey, VerificationKeys, VerifyingKey,
+    KeyState, Keyset, ReloadableKeys, SigningKey, SkippedKey, VerificationKeys, VerifyingKey,
 };
 
 // Key rotation: the policy, one idempotent step, and what it did.
@@ -101,7 +101,8 @@ pub use http::{
 // The auth server's building blocks (feature `server`).
 #[cfg(feature = "server")]
 pub use http::{
-    hash_password, Credentials, Limit, LoginLimiter, LoginLimits, UsersError, UsersFile,
+    hash_password, AuthHandle, AuthRouter, CookieMode, Credentials, Limit, LoginLimiter,
+    LoginLimits, UsersError, UsersFile,
 };
 
 #[doc(hidden)]

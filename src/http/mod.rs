@@ -5,6 +5,8 @@
 //!
 //! [`Verifier`]: crate::Verifier
 
+#[cfg(feature = "server")]
+mod auth;
 mod bearer;
 mod cookies;
 mod credentials;
@@ -19,6 +21,8 @@ mod service;
 #[cfg(feature = "server")]
 mod users;
 
+#[cfg(feature = "server")]
+pub use auth::{AuthHandle, AuthRouter, CookieMode};
 pub use bearer::{BearerCredentials, MalformedCredentials};
 pub use cookies::{clear_site_data, CookieError, SecureCookie};
 pub use extract::Authenticated;

@@ -16,4 +16,4 @@ pub use crate::crypto::{Algorithm, AlgorithmFamily, AlgorithmSet};
 pub use key::{SigningKey, VerifyingKey};
 pub use keyset::{GenerateOptions, KeyEntry, KeySelector, KeyState, Keyset};
 pub use rotation::{RotatedKey, RotationPolicy, RotationRefused, RotationReport, ScheduledKey};
-pub use source::{KeySource, SkippedKey, VerificationKeys};
+pub use source::{KeySource, ReloadableKeys, SkippedKey, VerificationKeys};

@@ -190,6 +190,61 @@ impl KeySource for VerificationKeys {
     }
 }
 
+/// A key source whose keys can be replaced while verifiers hold it: a key rotation swaps
+/// the whole set at once, and every verifier built on it sees the new keys at its next
+/// verification. Lookups take a read lock just long enough to clone one `Arc`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use gatepass::{Algorithm, KeySource, ReloadableKeys, SigningKey, VerificationKeys};
+/// let old = SigningKey::generate(Algorithm::EdDSA)?;
+/// let new = SigningKey::generate(Algorithm::EdDSA)?;
+/// let keys = ReloadableKeys::new(VerificationKeys::new([old.verifying_key().clone()]));
+/// assert!(keys.find(Some(new.kid()), Algorithm::EdDSA).is_err());
+/// keys.replace(VerificationKeys::new([new.verifying_key().clone()]));
+/// assert!(keys.find(Some(new.kid()), Algorithm::EdDSA).is_ok());
+/// # Ok::<(), gatepass::KeyRejected>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct ReloadableKeys {
+    current: std::sync::RwLock<Arc<VerificationKeys>>,
+}
+
+impl ReloadableKeys {
+    /// A source holding `keys`.
+    pub fn new(keys: VerificationKeys) -> Self {
+        Self {
+            current: std::sync::RwLock::new(Arc::new(keys)),
+        }
+    }
+
+    /// Replace every key at once.
+    pub fn replace(&self, keys: VerificationKeys) {
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keys);
+    }
+
+    /// The keys now.
+    pub fn current(&self) -> Arc<VerificationKeys> {
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl KeySource for ReloadableKeys {
+    fn find(&self, kid: Option<&str>, alg: Algorithm) -> Result<Arc<VerifyingKey>, VerifyError> {
+        let keys = self
+            .current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        keys.find(kid, alg)
+    }
+}
+
 impl<S: KeySource + ?Sized> KeySource for Arc<S> {
     fn find(&self, kid: Option<&str>, alg: Algorithm) -> Result<Arc<VerifyingKey>, VerifyError> {
         (**self).find(kid, alg)

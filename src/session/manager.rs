@@ -10,7 +10,7 @@ use super::config::SessionConfig;
 use crate::clock::UnixTime;
 use crate::error::{ConfigError, InvalidGrant, KeysetError, SessionError, VerifyError};
 use crate::events::Events;
-use crate::keys::{KeySelector, Keyset};
+use crate::keys::{KeySelector, Keyset, ReloadableKeys};
 use crate::revocation::{
     ConsumeOutcome, ConsumeRequest, EndReason, IssuedPair, SessionRecord, SessionStore,
     SubjectCutoff,
@@ -58,12 +58,6 @@ impl fmt::Debug for TokenPair {
     }
 }
 
-/// The issuer and verifier of one keyset generation; swapped whole on key rotation.
-struct Keys {
-    issuer: Issuer,
-    verifier: Arc<Verifier>,
-}
-
 /// Sessions: login, refresh-token rotation with reuse detection, timeouts, logout.
 ///
 /// Every login creates a new session id (192 random bits) that the client never chooses;
@@ -94,7 +88,12 @@ struct Keys {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct SessionManager {
-    keys: RwLock<Arc<Keys>>,
+    /// Signs with the keyset's preferred active key; swapped whole on a key reload.
+    issuer: RwLock<Arc<Issuer>>,
+    /// Trusts the keyset's active and retiring keys; replaced in place on a key reload,
+    /// so the verifier below (and every `Arc` of it handed out) follows.
+    keys: Arc<ReloadableKeys>,
+    verifier: Arc<Verifier>,
     store: Arc<dyn SessionStore>,
     config: SessionConfig,
     events: Events,
@@ -167,52 +166,47 @@ impl SessionManager {
         config.validate()?;
         let events =
             Events::new(config.event_key.as_deref()).map_err(|_| SessionSetupError::Randomness)?;
-        let keys = Self::build_keys(keyset, &store, &config)?;
+        let issuer = Self::build_issuer(keyset, &config)?;
+        let keys = Arc::new(ReloadableKeys::new(keyset.verification_keys()));
+        let verifier =
+            Verifier::builder_shared(keys.clone(), config.issuer.clone(), config.audience.clone())
+                .leeway(config.leeway)
+                .clock(config.clock.clone())
+                .revocations(store.revocations())
+                .build()?;
         Ok(Self {
-            keys: RwLock::new(Arc::new(keys)),
+            issuer: RwLock::new(Arc::new(issuer)),
+            keys,
+            verifier: Arc::new(verifier),
             store,
             config,
             events,
         })
     }
 
-    fn build_keys(
-        keyset: &Keyset,
-        store: &Arc<dyn SessionStore>,
-        config: &SessionConfig,
-    ) -> Result<Keys, SessionSetupError> {
+    fn build_issuer(keyset: &Keyset, config: &SessionConfig) -> Result<Issuer, SessionSetupError> {
         let key = keyset.signing_key(&KeySelector::Preferred)?;
-        let issuer = Issuer::new(key, config.issuer.clone(), config.audience.as_str())
-            .with_access_ttl(config.access_ttl.as_secs())
-            .with_clock(config.clock.clone());
-        let verifier = Verifier::builder(
-            keyset.verification_keys(),
-            config.issuer.clone(),
-            config.audience.clone(),
+        Ok(
+            Issuer::new(key, config.issuer.clone(), config.audience.as_str())
+                .with_access_ttl(config.access_ttl.as_secs())
+                .with_clock(config.clock.clone()),
         )
-        .leeway(config.leeway)
-        .clock(config.clock.clone())
-        .revocations(store.revocations())
-        .build()?;
-        Ok(Keys {
-            issuer,
-            verifier: Arc::new(verifier),
-        })
     }
 
     /// Start signing with `keyset`'s preferred active key and trusting its active and
-    /// retiring keys (after a rotation step). In-flight requests finish with the old keys.
+    /// retiring keys (after a rotation step). Requests in flight finish with the old keys.
     pub fn update_keys(&self, keyset: &Keyset) -> Result<(), SessionSetupError> {
-        let keys = Self::build_keys(keyset, &self.store, &self.config)?;
+        let issuer = Self::build_issuer(keyset, &self.config)?;
+        self.keys.replace(keyset.verification_keys());
         *self
-            .keys
+            .issuer
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keys);
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(issuer);
         Ok(())
     }
 
-    fn keys(&self) -> Arc<Keys> {
-        self.keys
+    fn issuer(&self) -> Arc<Issuer> {
+        self.issuer
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
@@ -220,8 +214,9 @@ impl SessionManager {
 
     /// The verifier for this server's access tokens: own keys, own issuer and audience,
     /// and the store's revocations (ended sessions, logged-out subjects, revoked tokens).
+    /// The same verifier for the manager's whole life: key reloads happen underneath it.
     pub fn verifier(&self) -> Arc<Verifier> {
-        self.keys().verifier.clone()
+        self.verifier.clone()
     }
 
     /// The store.
@@ -246,7 +241,7 @@ impl SessionManager {
     /// Sign an access + refresh pair for a session whose absolute end is `session_end`.
     fn sign_pair(
         &self,
-        keys: &Keys,
+        issuer: &Issuer,
         pair: PairSpec<'_>,
         now: UnixTime,
         session_end: UnixTime,
@@ -260,16 +255,14 @@ impl SessionManager {
         let remaining = session_end.saturating_sub(now).max(1);
         let access_ttl = self.config.access_ttl.as_secs().min(remaining);
         let refresh_ttl = self.config.refresh_ttl_secs().min(remaining);
-        let access = keys
-            .issuer
+        let access = issuer
             .access_token(sub)
             .session_id(sid)
             .claims(custom)?
             .ttl(access_ttl)
             .issued_at(now)
             .issue()?;
-        let refresh = keys
-            .issuer
+        let refresh = issuer
             .refresh_token(sub, sid, gen)
             .claims(custom)?
             .ttl(refresh_ttl)
@@ -298,7 +291,7 @@ impl SessionManager {
         claims: CustomClaims,
         now: UnixTime,
     ) -> Result<TokenPair, SessionError> {
-        let keys = self.keys();
+        let issuer = self.issuer();
         let sid = crate::crypto::random::session_id().map_err(|_| crate::IssueError::Randomness)?;
         let session_end = now.saturating_add(self.config.absolute_timeout.as_secs());
         let spec = PairSpec {
@@ -307,7 +300,7 @@ impl SessionManager {
             gen: 0,
             custom: &claims,
         };
-        let (pair, refresh_jti) = self.sign_pair(&keys, spec, now, session_end)?;
+        let (pair, refresh_jti) = self.sign_pair(&issuer, spec, now, session_end)?;
         let record = SessionRecord::new(
             sid.clone(),
             subject.to_owned(),
@@ -335,8 +328,8 @@ impl SessionManager {
         refresh_token: &str,
         now: UnixTime,
     ) -> Result<TokenPair, SessionError> {
-        let keys = self.keys();
-        let verified = keys
+        let issuer = self.issuer();
+        let verified = self
             .verifier
             .verify_refresh_at(refresh_token, now)
             .map_err(|e| {
@@ -355,7 +348,7 @@ impl SessionManager {
             gen: next_gen,
             custom: &claims.custom,
         };
-        let (next, next_jti) = self.sign_pair(&keys, spec, now, record.expires_at)?;
+        let (next, next_jti) = self.sign_pair(&issuer, spec, now, record.expires_at)?;
         let request = ConsumeRequest::new(
             claims.sid.clone(),
             claims.gen,
@@ -405,7 +398,12 @@ impl SessionManager {
     /// End the session of a verified access token: its refresh tokens and its access
     /// tokens stop working.
     pub async fn logout(&self, session: &Verified<AccessClaims>) -> Result<(), SessionError> {
-        let claims = session.claims();
+        self.logout_claims(session.claims()).await
+    }
+
+    /// [`logout`](Self::logout) from the claims of a verified access token (of any custom
+    /// claims type).
+    pub async fn logout_claims<C>(&self, claims: &AccessClaims<C>) -> Result<(), SessionError> {
         let Some(sid) = claims.sid.as_deref() else {
             // A token without a session: revoke just it.
             return self.revoke_jti(&claims.jti, claims.exp).await;

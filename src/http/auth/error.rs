@@ -1,0 +1,126 @@
+//! The auth endpoints' error answers: OAuth-style JSON bodies, never cached.
+
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::error::{InvalidGrant, SessionError};
+
+/// Why an auth endpoint refused a request.
+#[derive(Debug)]
+pub(crate) enum ApiError {
+    /// Wrong username or password: 401 `invalid_credentials`.
+    InvalidCredentials,
+    /// The refresh token is not acceptable: 400 `invalid_grant`.
+    InvalidGrant(InvalidGrant),
+    /// The request is malformed: 400 `invalid_request`.
+    InvalidRequest(&'static str),
+    /// A cookie-mode refresh from an origin that is not allowed (CSRF): 403.
+    ForbiddenOrigin,
+    /// Not the content type the endpoint takes: 415.
+    UnsupportedMediaType(&'static str),
+    /// Body over the limit: 413.
+    PayloadTooLarge,
+    /// Too many login attempts: 429 with `Retry-After`.
+    TooManyRequests { retry_after: u64 },
+    /// The store is unreachable: 503 with `Retry-After`, nothing changed.
+    Unavailable,
+    /// An internal failure (signing, hashing): 500.
+    Server,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_description: Option<String>,
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, Option<String>) {
+        match self {
+            Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials", None),
+            Self::InvalidGrant(why) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                Some(why.to_string()),
+            ),
+            Self::InvalidRequest(why) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                Some((*why).to_owned()),
+            ),
+            Self::ForbiddenOrigin => (
+                StatusCode::FORBIDDEN,
+                "invalid_request",
+                Some("the request's Origin is not allowed to use the refresh cookie".to_owned()),
+            ),
+            Self::UnsupportedMediaType(expected) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "invalid_request",
+                Some(format!("the body must be {expected}")),
+            ),
+            Self::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                Some("the body is larger than 16 KiB".to_owned()),
+            ),
+            Self::TooManyRequests { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                Some("too many login attempts; retry later".to_owned()),
+            ),
+            Self::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                Some("the session store is unavailable; retry later".to_owned()),
+            ),
+            Self::Server => (StatusCode::INTERNAL_SERVER_ERROR, "server_error", None),
+        }
+    }
+}
+
+impl From<SessionError> for ApiError {
+    fn from(err: SessionError) -> Self {
+        match err {
+            SessionError::InvalidGrant(why) => Self::InvalidGrant(why),
+            SessionError::Store(_) => Self::Unavailable,
+            _ => Self::Server,
+        }
+    }
+}
+
+/// JSON with `Cache-Control: no-store` (RFC 6749 §5.1: token answers and their errors).
+pub(crate) fn no_store_json(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert("pragma", HeaderValue::from_static("no-cache"));
+    response
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, error, error_description) = self.parts();
+        tracing::debug!(target: "gatepass::http", status = status.as_u16(), error, "auth request refused");
+        let body = serde_json::to_vec(&Body {
+            error,
+            error_description,
+        })
+        .unwrap_or_default();
+        let mut response = no_store_json(status, body);
+        let retry_after = match self {
+            Self::TooManyRequests { retry_after } => Some(retry_after),
+            Self::Unavailable => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            if let Ok(value) = HeaderValue::try_from(secs.to_string()) {
+                response.headers_mut().insert(RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}

@@ -1,0 +1,232 @@
+//! The auth server as an axum `Router` (CONTRACT §5): login, refresh, logout, logout-all,
+//! RFC 7009 revocation and the JWKS, over a [`SessionManager`].
+
+mod body;
+mod cookie_mode;
+mod error;
+mod routes;
+
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+use axum::http::HeaderValue;
+use axum::routing::{get, post};
+use axum::Router;
+
+pub use cookie_mode::CookieMode;
+
+use crate::http::{AuthLayer, Credentials, LoginLimiter, LoginLimits};
+use crate::jwks::PublishedJwks;
+use crate::session::SessionManager;
+use crate::token::CustomClaims;
+
+/// The JWKS as served: its body and `Cache-Control` value, ready to send.
+#[derive(Debug)]
+pub(crate) struct JwksDocument {
+    pub(crate) body: axum::body::Bytes,
+    pub(crate) cache_control: HeaderValue,
+}
+
+impl JwksDocument {
+    fn new(published: &PublishedJwks) -> Self {
+        let cache_control = HeaderValue::try_from(published.cache_control())
+            .unwrap_or_else(|_| HeaderValue::from_static("public, max-age=60"));
+        Self {
+            body: published.to_json().into(),
+            cache_control,
+        }
+    }
+}
+
+type ClaimsFor = dyn Fn(&str) -> CustomClaims + Send + Sync;
+
+pub(crate) struct Inner {
+    pub(crate) sessions: Arc<SessionManager>,
+    pub(crate) credentials: Arc<dyn Credentials>,
+    pub(crate) limiter: LoginLimiter,
+    jwks: RwLock<Arc<JwksDocument>>,
+    pub(crate) cookies: Option<CookieMode>,
+    pub(crate) claims_for: Box<ClaimsFor>,
+}
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub(crate) struct AuthState(Arc<Inner>);
+
+impl std::ops::Deref for AuthState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AuthState {
+    pub(crate) fn jwks(&self) -> Arc<JwksDocument> {
+        self.0
+            .jwks
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl fmt::Debug for AuthState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthState")
+            .field("sessions", &self.0.sessions)
+            .field("cookies", &self.0.cookies)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds the auth routes.
+///
+/// | route | |
+/// |---|---|
+/// | `POST /auth/login` | `{"username","password"}` → 200 token pair; 401 `invalid_credentials`; 429 when throttled |
+/// | `POST /auth/refresh` | `{"refresh_token"}` (or the cookie) → 200 rotated pair; 400 `invalid_grant` |
+/// | `POST /auth/logout` | bearer access token → 204, that session ends |
+/// | `POST /auth/logout-all` | bearer access token → 204, every session of the subject ends |
+/// | `POST /auth/revoke` | RFC 7009 form → 200, even for unknown tokens |
+/// | `GET /.well-known/jwks.json` | the public keys, `Cache-Control: public, max-age=N` |
+///
+/// [`into_server_router`](Self::into_server_router) adds `GET /api/me` and `GET /healthz`.
+/// Bodies over 16 KiB answer 413, wrong content types 415; token answers carry
+/// `Cache-Control: no-store`; the store being down answers 503 with `Retry-After`.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use gatepass::*;
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let keyset = Keyset::load("keys.json")?;
+/// let sessions = Arc::new(SessionManager::new(&keyset, Arc::new(MemoryStore::new()), SessionConfig::default())?);
+/// let users = Arc::new(UsersFile::load("users.json")?);
+/// let jwks = PublishedJwks::new(&keyset, &RotationPolicy::default());
+/// let app = AuthRouter::new(sessions, users, jwks).into_router();
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
+/// # Ok(()) }
+/// ```
+pub struct AuthRouter {
+    inner: Inner,
+}
+
+impl fmt::Debug for AuthRouter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthRouter").finish_non_exhaustive()
+    }
+}
+
+/// A handle to update what a running router serves (after a key rotation).
+#[derive(Clone)]
+pub struct AuthHandle(AuthState);
+
+impl fmt::Debug for AuthHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("AuthHandle").finish()
+    }
+}
+
+impl AuthHandle {
+    /// Serve this JWKS from now on.
+    pub fn set_jwks(&self, published: &PublishedJwks) {
+        let document = Arc::new(JwksDocument::new(published));
+        *self
+            .0
+            .jwks
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = document;
+    }
+}
+
+impl AuthRouter {
+    /// Auth routes over `sessions`, checking passwords with `credentials`, publishing `jwks`.
+    pub fn new(
+        sessions: Arc<SessionManager>,
+        credentials: Arc<dyn Credentials>,
+        jwks: PublishedJwks,
+    ) -> Self {
+        let clock = sessions.config().clock.clone();
+        Self {
+            inner: Inner {
+                sessions,
+                credentials,
+                limiter: LoginLimiter::new(LoginLimits::default(), clock),
+                jwks: RwLock::new(Arc::new(JwksDocument::new(&jwks))),
+                cookies: None,
+                claims_for: Box::new(|_| CustomClaims::new()),
+            },
+        }
+    }
+
+    /// Throttle logins with these limits (default: [`LoginLimits::default`]).
+    #[must_use]
+    pub fn login_limits(mut self, limits: LoginLimits) -> Self {
+        self.inner.limiter = LoginLimiter::new(limits, self.inner.sessions.config().clock.clone());
+        self
+    }
+
+    /// Keep refresh tokens in a secure cookie instead of the JSON body.
+    #[must_use]
+    pub fn cookie_mode(mut self, mode: CookieMode) -> Self {
+        self.inner.cookies = Some(mode);
+        self
+    }
+
+    /// Custom claims for every token of a subject's session, decided at login.
+    #[must_use]
+    pub fn claims(
+        mut self,
+        claims_for: impl Fn(&str) -> CustomClaims + Send + Sync + 'static,
+    ) -> Self {
+        self.inner.claims_for = Box::new(claims_for);
+        self
+    }
+
+    fn state(self) -> AuthState {
+        AuthState(Arc::new(self.inner))
+    }
+
+    /// The auth routes and the JWKS route.
+    pub fn into_router(self) -> Router {
+        self.into_router_with_handle().0
+    }
+
+    /// The auth routes, and a handle to update the JWKS they serve.
+    pub fn into_router_with_handle(self) -> (Router, AuthHandle) {
+        let state = self.state();
+        (
+            Self::routes(&state).with_state(state.clone()),
+            AuthHandle(state),
+        )
+    }
+
+    /// The auth routes plus `GET /api/me` and `GET /healthz` (what `gatepass serve`
+    /// serves), and a handle to update the JWKS.
+    pub fn into_server_router(self) -> (Router, AuthHandle) {
+        let state = self.state();
+        let layer = AuthLayer::new(state.sessions.verifier());
+        let router = Self::routes(&state)
+            .route("/api/me", get(routes::me).route_layer(layer))
+            .route("/healthz", get(routes::healthz))
+            .with_state(state.clone());
+        (router, AuthHandle(state))
+    }
+
+    fn routes(state: &AuthState) -> Router<AuthState> {
+        let protected = AuthLayer::new(state.sessions.verifier());
+        Router::new()
+            .route("/auth/login", post(routes::login))
+            .route("/auth/refresh", post(routes::refresh))
+            .route("/auth/revoke", post(routes::revoke))
+            .route(
+                "/auth/logout",
+                post(routes::logout).route_layer(protected.clone()),
+            )
+            .route(
+                "/auth/logout-all",
+                post(routes::logout_all).route_layer(protected),
+            )
+            .route("/.well-known/jwks.json", get(routes::jwks))
+    }
+}

@@ -1,0 +1,205 @@
+//! The handlers of CONTRACT §5's routes.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::body;
+use super::error::{no_store_json, ApiError};
+use super::AuthState;
+use crate::http::{clear_site_data, Authenticated};
+use crate::session::TokenPair;
+
+/// The token response (RFC 6749 §5.1), with the refresh token moved into the cookie in
+/// cookie mode.
+fn token_response(state: &AuthState, pair: &TokenPair) -> Result<Response, ApiError> {
+    let Some(mode) = &state.cookies else {
+        let body = serde_json::to_vec(pair).map_err(|_| ApiError::Server)?;
+        return Ok(no_store_json(StatusCode::OK, body));
+    };
+    let body = serde_json::json!({
+        "access_token": pair.access_token,
+        "token_type": pair.token_type,
+        "expires_in": pair.expires_in,
+    });
+    let mut response = no_store_json(StatusCode::OK, body.to_string().into_bytes());
+    let max_age = state.sessions.config().refresh_ttl_secs();
+    let cookie = mode
+        .cookie
+        .set(
+            &pair.refresh_token,
+            Some(std::time::Duration::from_secs(max_age)),
+        )
+        .map_err(|_| ApiError::Server)?;
+    response.headers_mut().insert(SET_COOKIE, cookie);
+    Ok(response)
+}
+
+fn client_ip(request: &Request) -> IpAddr {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip())
+}
+
+/// `POST /auth/login` `{"username", "password"}`.
+pub(crate) async fn login(
+    State(state): State<AuthState>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let ip = client_ip(&request);
+    let (parts, body) = request.into_parts();
+    let object = body::json_object(&parts.headers, body, false)
+        .await?
+        .ok_or(ApiError::InvalidRequest("a JSON body is required"))?;
+    let username = body::string_member(&object, "username", "\"username\" must be a string")?;
+    let password = body::string_member(&object, "password", "\"password\" must be a string")?;
+    state
+        .limiter
+        .check(username, ip)
+        .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
+    // Password hashing is slow on purpose: off the async workers.
+    let credentials = state.credentials.clone();
+    let (user, pass) = (
+        username.to_owned(),
+        zeroize::Zeroizing::new(password.to_owned()),
+    );
+    let subject = tokio::task::spawn_blocking(move || credentials.authenticate(&user, &pass))
+        .await
+        .map_err(|_| ApiError::Server)?
+        .map_err(|_| ApiError::Server)?;
+    let Some(subject) = subject else {
+        state.limiter.failed(username);
+        tracing::info!(target: "gatepass::session", event = "login_failed", username);
+        return Err(ApiError::InvalidCredentials);
+    };
+    state.limiter.succeeded(username);
+    let claims = (state.claims_for)(&subject);
+    let pair = state.sessions.login(&subject, claims).await?;
+    token_response(&state, &pair)
+}
+
+/// `POST /auth/refresh` `{"refresh_token"}`, or the refresh cookie in cookie mode.
+pub(crate) async fn refresh(
+    State(state): State<AuthState>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let object = body::json_object(&parts.headers, body, state.cookies.is_some()).await?;
+    let from_body = match &object {
+        Some(object) => match object.get("refresh_token") {
+            Some(value) => Some(value.as_str().ok_or(ApiError::InvalidRequest(
+                "\"refresh_token\" must be a string",
+            ))?),
+            None => None,
+        },
+        None => None,
+    };
+    let token = match (from_body, &state.cookies) {
+        (Some(token), _) => token.to_owned(),
+        (None, Some(mode)) => {
+            let cookie = mode
+                .cookie
+                .find(&parts.headers)
+                .map_err(|_| ApiError::InvalidRequest("the refresh cookie is malformed"))?
+                .ok_or(ApiError::InvalidRequest(
+                    "no refresh token in the body or the cookie",
+                ))?;
+            if !mode.origin_allowed(&parts.headers) {
+                return Err(ApiError::ForbiddenOrigin);
+            }
+            cookie.to_owned()
+        }
+        (None, None) => return Err(ApiError::InvalidRequest("\"refresh_token\" is required")),
+    };
+    let pair = state.sessions.refresh(&token).await?;
+    token_response(&state, &pair)
+}
+
+fn logged_out(state: &AuthState) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(mode) = &state.cookies {
+        headers.insert(SET_COOKIE, mode.cookie.clear());
+        headers.insert("clear-site-data", clear_site_data());
+    }
+    response
+}
+
+/// `POST /auth/logout` with a bearer access token: that session ends.
+pub(crate) async fn logout(
+    State(state): State<AuthState>,
+    auth: Authenticated,
+) -> Result<Response, ApiError> {
+    state.sessions.logout_claims(auth.claims()).await?;
+    Ok(logged_out(&state))
+}
+
+/// `POST /auth/logout-all` with a bearer access token: every session of its subject ends.
+pub(crate) async fn logout_all(
+    State(state): State<AuthState>,
+    auth: Authenticated,
+) -> Result<Response, ApiError> {
+    state.sessions.logout_all(&auth.claims().sub).await?;
+    Ok(logged_out(&state))
+}
+
+/// `POST /auth/revoke` (RFC 7009): `token=...&token_type_hint=...`; 200 even for tokens
+/// that are unknown or invalid.
+pub(crate) async fn revoke(
+    State(state): State<AuthState>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let params = body::form(&parts.headers, body).await?;
+    let find = |name: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let token = find("token")
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiError::InvalidRequest(
+            "the \"token\" parameter is required",
+        ))?;
+    state
+        .sessions
+        .revoke(token, find("token_type_hint"))
+        .await?;
+    let mut response = StatusCode::OK.into_response();
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// `GET /.well-known/jwks.json`: the public keys, cacheable for the rotation policy's
+/// max-age.
+pub(crate) async fn jwks(State(state): State<AuthState>) -> Response {
+    let document = state.jwks();
+    let mut response = (StatusCode::OK, document.body.clone()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, document.cache_control.clone());
+    response
+}
+
+/// `GET /api/me`: the verified claims of the bearer access token.
+pub(crate) async fn me(auth: Authenticated) -> Response {
+    let mut response = Json(auth.claims()).into_response();
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `GET /healthz`.
+pub(crate) async fn healthz() -> Response {
+    Json(serde_json::json!({ "status": "ok" })).into_response()
+}
