@@ -15,3 +15,5 @@ pub fn verify_signature_only(key: &crate::VerifyingKey, compact: &str) -> bool {
     };
     key.verify_signature(signing_input.as_bytes(), &signature)
 }
+
+pub mod fuzzing;
