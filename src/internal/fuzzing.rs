@@ -33,7 +33,7 @@ use serde_json::Value;
 pub use fixture::{
     fixture, Fixture, AUDIENCE, ISSUED_AT, ISSUER, LEEWAY, NOW, RSA_ALGORITHMS, RSA_E, RSA_N,
 };
-pub use keys::{jwk_import, keyset_json};
+pub use keys::{jwk_import, keyset_json, pem_import};
 #[cfg(feature = "arbitrary")]
 pub use roundtrip::roundtrip;
 

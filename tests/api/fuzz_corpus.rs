@@ -15,11 +15,12 @@ use gatepass::internal::fuzzing;
 type Target = fn(&[u8]);
 
 /// Every cargo-fuzz target, by the name of its `fuzz/fuzz_targets/<name>.rs`.
-const TARGETS: [(&str, Target); 5] = [
+const TARGETS: [(&str, Target); 6] = [
     ("verify_token", fuzzing::verify_token),
     ("parse_header_claims", fuzzing::parse_header_claims),
     ("keyset_json", fuzzing::keyset_json),
     ("jwk_import", fuzzing::jwk_import),
+    ("pem_import", fuzzing::pem_import),
     ("roundtrip", fuzzing::roundtrip),
 ];
 
@@ -142,4 +143,3 @@ regression!(
     "jwk_import",
     "jwks-first-key-under-shared-kid-unreported"
 );
-

@@ -218,6 +218,39 @@ fn import_set(data: &[u8]) {
     );
 }
 
+/// Target `pem_import`: the input as a PEM public key, for every algorithm.
+///
+/// Asserts: no panic; an accepted key has the algorithm asked for, is never HMAC, and its
+/// public JWK satisfies the same CONTRACT §2 import rules as a JWK would and re-imports as
+/// the same key (thumbprint, algorithm, kid); a key accepted for one algorithm is refused
+/// for every algorithm of another family.
+pub fn pem_import(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut family = None;
+    for alg in Algorithm::ALL {
+        let Ok(key) = VerifyingKey::from_pem(&text, alg, Some("pem")) else {
+            continue;
+        };
+        assert_eq!(key.alg(), alg);
+        assert_eq!(key.kid(), Some("pem"));
+        assert!(
+            family.is_none_or(|f| f == alg.family()),
+            "one PEM key accepted for two algorithm families"
+        );
+        family = Some(alg.family());
+        let Some(Ok(Value::Object(jwk))) = key.to_public_jwk().map(serde_json::to_value) else {
+            panic!("a PEM key without a public JWK: {alg}");
+        };
+        assert_import_rules(&jwk, alg, "verify");
+        let again = VerifyingKey::from_jwk(&jwk)
+            .unwrap_or_else(|e| panic!("a PEM key's JWK is refused: {e}"));
+        assert_eq!(
+            (again.alg(), again.kid(), again.thumbprint()),
+            (key.alg(), key.kid(), key.thumbprint())
+        );
+    }
+}
+
 fn bytes(jwk: &Map<String, Value>, member: &str) -> Vec<u8> {
     jwk.get(member)
         .and_then(Value::as_str)

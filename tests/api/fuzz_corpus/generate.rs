@@ -156,6 +156,7 @@ fn generate_fuzz_seed_corpus() {
     keyset_seeds(&mut out);
     jwk_seeds(&mut out);
     roundtrip_seeds(&mut out);
+    pem_seeds(&mut out);
     println!("{} seed files written, {} kept", out.written, out.kept);
 }
 
@@ -590,4 +591,131 @@ fn roundtrip_seeds(out: &mut Writer) {
         "text",
         b"gatepass structured fuzzing seed: alice admin read write",
     );
+}
+
+/// A DER TLV with a definite length.
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 128 {
+        out.push(u8::try_from(len).unwrap());
+    } else if len < 256 {
+        out.extend([0x81, u8::try_from(len).unwrap()]);
+    } else {
+        out.push(0x82);
+        out.extend(u16::try_from(len).unwrap().to_be_bytes());
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+fn spki(algorithm: &[u8], key: &[u8]) -> Vec<u8> {
+    let mut bits = vec![0];
+    bits.extend_from_slice(key);
+    der(0x30, &[der(0x30, algorithm), der(0x03, &bits)].concat())
+}
+
+fn pem_seeds(out: &mut Writer) {
+    const T: &str = "pem_import";
+    const ED25519: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
+    const EC_P256: &[u8] = &[
+        0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+        0x3d, 0x03, 0x01, 0x07,
+    ];
+    const EC_P384: &[u8] = &[
+        0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00,
+        0x22,
+    ];
+    const RSA: &[u8] = &[
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+    ];
+    let fx = fixture();
+    let public = |i: usize| {
+        serde_json::to_value(fx.signing_keys()[i].verifying_key().to_public_jwk()).unwrap()
+    };
+    let point = |jwk: &Value| {
+        [
+            vec![4],
+            unb64(jwk["x"].as_str().unwrap()),
+            unb64(jwk["y"].as_str().unwrap()),
+        ]
+        .concat()
+    };
+    let ed = unb64(public(0)["x"].as_str().unwrap());
+    let (p256, p384) = (point(&public(1)), point(&public(2)));
+    let int = |bytes: &[u8]| der(0x02, &[&[0][..], bytes].concat());
+    let pkcs1 = |n: &[u8], e: &[u8]| der(0x30, &[int(n), der(0x02, e)].concat());
+    let rsa_n = unb64(RSA_N);
+    let rsa = pkcs1(&rsa_n, &unb64(RSA_E));
+    for (name, text) in [
+        ("ed25519", pem("PUBLIC KEY", &spki(ED25519, &ed))),
+        ("p256", pem("PUBLIC KEY", &spki(EC_P256, &p256))),
+        ("p384", pem("PUBLIC KEY", &spki(EC_P384, &p384))),
+        ("rsa-spki", pem("PUBLIC KEY", &spki(RSA, &rsa))),
+        ("rsa-pkcs1", pem("RSA PUBLIC KEY", &rsa)),
+        ("rsa-pkcs1-e3", pem("RSA PUBLIC KEY", &pkcs1(&rsa_n, &[3]))),
+        (
+            "rsa-1024",
+            pem("RSA PUBLIC KEY", &pkcs1(&[0xc5; 128], &unb64(RSA_E))),
+        ),
+        (
+            "ed25519-small-order",
+            pem(
+                "PUBLIC KEY",
+                &spki(ED25519, &{
+                    let mut x = [0u8; 32];
+                    x[0] = 1;
+                    x
+                }),
+            ),
+        ),
+        (
+            "p256-off-curve",
+            pem(
+                "PUBLIC KEY",
+                &spki(EC_P256, &[&p256[..33], &[1u8; 32][..]].concat()),
+            ),
+        ),
+        ("p256-as-p384", pem("PUBLIC KEY", &spki(EC_P384, &p256))),
+        (
+            "trailing-der",
+            pem("PUBLIC KEY", &[spki(ED25519, &ed), vec![0, 0]].concat()),
+        ),
+        ("private-label", pem("PRIVATE KEY", &spki(ED25519, &ed))),
+        (
+            "encrypted-header",
+            pem("PUBLIC KEY", &spki(ED25519, &ed)).replacen("\n", "\nProc-Type: 4,ENCRYPTED\n", 1),
+        ),
+        (
+            "crlf",
+            pem("PUBLIC KEY", &spki(ED25519, &ed)).replace('\n', "\r\n"),
+        ),
+        (
+            "no-end",
+            pem("PUBLIC KEY", &spki(ED25519, &ed)).replace("-----END PUBLIC KEY-----", ""),
+        ),
+        (
+            "two-blocks",
+            format!(
+                "{}{}",
+                pem("CERTIFICATE", b"x"),
+                pem("PUBLIC KEY", &spki(ED25519, &ed))
+            ),
+        ),
+    ] {
+        out.write(T, &format!("{name}.pem"), text);
+    }
 }
