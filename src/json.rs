@@ -208,6 +208,24 @@ mod tests {
     }
 
     #[test]
+    fn floats_survive_a_serialize_parse_round_trip() {
+        // Found by the `roundtrip` fuzz target: serde_json's default float parser may land
+        // one ulp off, so a custom claim of -3.549428882938847e-222 came back from
+        // verification as -3.5494288829388474e-222. `float_roundtrip` makes it exact.
+        for x in [
+            -3.549428882938847e-222_f64,
+            5e-324,
+            2.2250738585072014e-308,
+            1.7976931348623157e308,
+            0.1,
+        ] {
+            let text = serde_json::json!({ "x": x }).to_string();
+            let back = parse_object(text.as_bytes()).unwrap();
+            assert_eq!(back["x"].as_f64(), Some(x), "{text}");
+        }
+    }
+
+    #[test]
     fn only_objects_are_objects() {
         assert!(parse_object(b"[]").is_err());
         assert!(parse_object(b"\"x\"").is_err());

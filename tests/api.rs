@@ -20,6 +20,9 @@ mod cli_users;
 #[path = "api/file_store.rs"]
 mod file_store;
 #[cfg(feature = "axum")]
+#[path = "api/fuzz_corpus.rs"]
+mod fuzz_corpus;
+#[cfg(feature = "axum")]
 #[path = "api/http_layer.rs"]
 mod http_layer;
 #[path = "api/interop.rs"]

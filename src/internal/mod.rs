@@ -26,3 +26,5 @@ pub fn verify_jws(
 ) -> Result<(crate::Header, Vec<u8>), crate::VerifyError> {
     verifier.verify_jws(compact)
 }
+
+pub mod fuzzing;

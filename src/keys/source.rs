@@ -1,6 +1,7 @@
 //! Where a verifier finds keys: the [`KeySource`] trait and the in-memory
 //! [`VerificationKeys`] that local keysets and JWK Sets load into.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use serde_json::Value;
 
 use super::jwk;
 use super::key::VerifyingKey;
-use crate::crypto::{Algorithm, AlgorithmFamily};
+use crate::crypto::Algorithm;
 use crate::error::{KeyRejected, VerifyError};
 
 /// A source of verification keys, consulted once per verification.
@@ -113,32 +114,41 @@ impl VerificationKeys {
         public_only: bool,
     ) -> Result<(Self, Vec<SkippedKey>), crate::KeysetError> {
         let entries = super::keyset::parse_key_array(json)?;
+        let parsed: Vec<(usize, Option<String>, Result<VerifyingKey, KeyRejected>)> = entries
+            .into_iter()
+            .enumerate()
+            .map(|(index, entry)| {
+                let kid = entry.get("kid").and_then(Value::as_str).map(str::to_owned);
+                let key = jwk::members_from_value(entry)
+                    .map_err(|_| KeyRejected::BadEncoding("jwk"))
+                    .and_then(|members| {
+                        if public_only && members.kty == "oct" {
+                            return Err(KeyRejected::SecretKeyInPublicSet);
+                        }
+                        VerifyingKey::from_members(&members)
+                    });
+                (index, kid, key)
+            })
+            .collect();
+        // Two keys under one kid make every lookup ambiguous: trust none of them, however
+        // many there are, and report each one. (Counting first matters: dropping pairs as
+        // they are met would trust a third copy, and would not report the first.)
+        let mut kid_counts: HashMap<&str, usize> = HashMap::new();
+        for (_, _, key) in &parsed {
+            if let Some(kid) = key.as_ref().ok().and_then(VerifyingKey::kid) {
+                *kid_counts.entry(kid).or_default() += 1;
+            }
+        }
+        let shared: HashSet<String> = kid_counts
+            .into_iter()
+            .filter(|(_, count)| *count > 1)
+            .map(|(kid, _)| kid.to_owned())
+            .collect();
         let mut keys: Vec<Arc<VerifyingKey>> = Vec::new();
         let mut skipped = Vec::new();
-        for (index, entry) in entries.into_iter().enumerate() {
-            let kid = entry.get("kid").and_then(Value::as_str).map(str::to_owned);
-            if public_only && entry.get("kty").and_then(Value::as_str) == Some("oct") {
-                skipped.push(SkippedKey {
-                    index,
-                    kid,
-                    reason: KeyRejected::SecretKeyInPublicSet,
-                });
-                continue;
-            }
-            let parsed = jwk::members_from_value(entry)
-                .map_err(|_| KeyRejected::BadEncoding("jwk"))
-                .and_then(|members| VerifyingKey::from_members(&members));
-            match parsed {
-                Ok(key) if public_only && key.alg().family() == AlgorithmFamily::Hmac => {
-                    skipped.push(SkippedKey {
-                        index,
-                        kid,
-                        reason: KeyRejected::SecretKeyInPublicSet,
-                    });
-                }
-                Ok(key) if key.kid().is_some() && keys.iter().any(|k| k.kid() == key.kid()) => {
-                    // Two keys under one kid make every lookup ambiguous: trust neither.
-                    keys.retain(|k| k.kid() != key.kid());
+        for (index, kid, key) in parsed {
+            match key {
+                Ok(key) if key.kid().is_some_and(|k| shared.contains(k)) => {
                     skipped.push(SkippedKey {
                         index,
                         kid,
@@ -248,5 +258,43 @@ impl KeySource for ReloadableKeys {
 impl<S: KeySource + ?Sized> KeySource for Arc<S> {
     fn find(&self, kid: Option<&str>, alg: Algorithm) -> Result<Arc<VerifyingKey>, VerifyError> {
         (**self).find(kid, alg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 8037 A.1's public key.
+    const X: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+
+    fn jwks_with_copies(copies: usize) -> Vec<u8> {
+        let mut keys = vec![format!(
+            r#"{{"kty":"OKP","crv":"Ed25519","kid":"other","x":"{X}"}}"#
+        )];
+        let copy = format!(r#"{{"kty":"OKP","crv":"Ed25519","kid":"dup","x":"{X}"}}"#);
+        keys.extend(std::iter::repeat_n(copy, copies));
+        format!(r#"{{"keys":[{}]}}"#, keys.join(",")).into_bytes()
+    }
+
+    #[test]
+    fn a_kid_shared_by_any_number_of_keys_is_trusted_for_none_and_each_is_reported() {
+        // Found by the `jwk_import` fuzz target: with three keys under one kid, the first
+        // two cancelled out and the third was trusted; with two, the first was dropped
+        // without being reported.
+        for copies in 2..=4 {
+            let (keys, skipped) =
+                VerificationKeys::from_jwks_json(&jwks_with_copies(copies)).unwrap();
+            assert_eq!(keys.len(), 1, "{copies} copies");
+            assert_eq!(
+                keys.find(Some("dup"), Algorithm::EdDSA).unwrap_err(),
+                VerifyError::UnknownKey
+            );
+            let indices: Vec<usize> = skipped.iter().map(|s| s.index).collect();
+            assert_eq!(indices, (1..=copies).collect::<Vec<_>>());
+            assert!(skipped
+                .iter()
+                .all(|s| s.reason == KeyRejected::DuplicateKid));
+        }
     }
 }
