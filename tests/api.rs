@@ -36,6 +36,12 @@ mod keys;
 mod log_capture;
 #[path = "api/rotation.rs"]
 mod rotation;
+#[cfg(feature = "cli")]
+#[path = "api/server.rs"]
+mod server;
+#[cfg(feature = "cli")]
+#[path = "api/server_support.rs"]
+mod server_support;
 #[path = "api/sessions.rs"]
 mod sessions;
 #[path = "api/store_conformance.rs"]

@@ -3,6 +3,7 @@
 mod keys;
 mod output;
 mod revoke;
+mod serve;
 mod token;
 mod users;
 
@@ -84,6 +85,8 @@ enum Command {
     Verify(VerifyCli),
     /// Add an entry to a durable revocation file (the `--store file:` journal).
     Revoke(RevokeCli),
+    /// Run the auth server (CONTRACT §5).
+    Serve(ServeCli),
     /// Manage the users file of the auth server.
     Users {
         #[command(subcommand)]
@@ -126,6 +129,58 @@ struct RevokeCli {
     /// The subject cut-off (unix time): tokens with iat < UNIX are revoked.
     #[arg(long, value_name = "UNIX")]
     before: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+struct ServeCli {
+    /// Address to listen on (port 0: any free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// The keyset to sign and verify with (reloaded when the file changes).
+    #[arg(long, value_name = "FILE")]
+    keyset: Option<PathBuf>,
+    /// The users file (`gatepass users add`).
+    #[arg(long, value_name = "FILE")]
+    users: Option<PathBuf>,
+    /// Where sessions and revocations live: memory, file:PATH, or redis://HOST:PORT[/DB].
+    #[arg(long, value_name = "URL", default_value = "memory")]
+    store: String,
+    /// A throwaway in-memory keyset and a `demo` user whose password is printed once.
+    #[arg(long)]
+    demo: bool,
+    /// Access-token lifetime in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    access_ttl: u64,
+    /// A session without a refresh for this long ends.
+    #[arg(long, value_name = "SECS", default_value_t = 1800)]
+    idle_timeout: u64,
+    /// A session ends this long after login, whatever happens.
+    #[arg(long, value_name = "SECS", default_value_t = 43200)]
+    absolute_timeout: u64,
+    /// How long the direct parent of the current refresh token gets the same answer.
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    grace: u64,
+    /// `iss` of every token.
+    #[arg(long, value_name = "ISS", default_value = "gatepass")]
+    iss: String,
+    /// `aud` of every token.
+    #[arg(long, value_name = "AUD", default_value = "gatepass")]
+    aud: String,
+    /// Clock-skew leeway for the server's own tokens.
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    leeway: u64,
+    /// Cookie mode: the refresh token in a __Host- cookie instead of the JSON body.
+    #[arg(long)]
+    cookies: bool,
+    /// In cookie mode, an origin allowed to refresh with the cookie (default: same origin).
+    #[arg(long = "allowed-origin", value_name = "ORIGIN", requires = "cookies")]
+    allowed_origins: Vec<String>,
+    /// Log lines as text or JSON (on stderr).
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    log_format: serve::LogFormat,
+    /// The most detailed log level shown.
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    log_level: tracing::Level,
 }
 
 #[derive(Debug, Subcommand)]
@@ -340,6 +395,24 @@ fn dispatch(command: Command) -> CliResult {
             };
             revoke::revoke(&r.revocations, target)
         }
+        Command::Serve(s) => serve::serve(serve::ServeArgs {
+            listen: s.listen,
+            keyset: s.keyset,
+            users: s.users,
+            store: s.store,
+            demo: s.demo,
+            access_ttl: s.access_ttl,
+            idle_timeout: s.idle_timeout,
+            absolute_timeout: s.absolute_timeout,
+            grace: s.grace,
+            iss: s.iss,
+            aud: s.aud,
+            leeway: s.leeway,
+            cookies: s.cookies,
+            allowed_origins: s.allowed_origins,
+            log_format: s.log_format,
+            log_level: s.log_level,
+        }),
         Command::Users {
             command:
                 UsersCommand::Add {

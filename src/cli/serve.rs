@@ -1,0 +1,334 @@
+//! `gatepass serve`: the auth server of CONTRACT §5.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::extract::Request;
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use gatepass::{
+    Algorithm, AuthHandle, AuthRouter, Clock as _, CookieMode, Credentials, FileStore,
+    GenerateOptions, Keyset, MemoryStore, PublishedJwks, RotationPolicy, SessionConfig,
+    SessionManager, SessionStore, SystemClock, UsersFile,
+};
+
+use super::output::{print_json, CliResult, Failure};
+
+/// Log format of the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything `gatepass serve` was told.
+#[derive(Debug)]
+pub(crate) struct ServeArgs {
+    pub(crate) listen: SocketAddr,
+    pub(crate) keyset: Option<PathBuf>,
+    pub(crate) users: Option<PathBuf>,
+    pub(crate) store: String,
+    pub(crate) demo: bool,
+    pub(crate) access_ttl: u64,
+    pub(crate) idle_timeout: u64,
+    pub(crate) absolute_timeout: u64,
+    pub(crate) grace: u64,
+    pub(crate) iss: String,
+    pub(crate) aud: String,
+    pub(crate) leeway: u64,
+    pub(crate) cookies: bool,
+    pub(crate) allowed_origins: Vec<String>,
+    pub(crate) log_format: LogFormat,
+    pub(crate) log_level: tracing::Level,
+}
+
+fn init_logs(format: LogFormat, level: tracing::Level) {
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_target(true);
+    // A second initialisation (tests embedding the CLI) is harmless: keep the first.
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.with_ansi(false).try_init(),
+    };
+}
+
+fn random_password() -> Result<String, Failure> {
+    let mut bytes = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .map_err(|_| Failure::usage("the system random number generator failed"))?;
+    Ok(base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        bytes,
+    ))
+}
+
+fn open_store(url: &str) -> Result<Arc<dyn SessionStore>, Failure> {
+    if url == "memory" {
+        return Ok(Arc::new(MemoryStore::new()));
+    }
+    if let Some(path) = url.strip_prefix("file:") {
+        let store =
+            FileStore::open(path).map_err(|e| Failure::usage(format!("--store {url}: {e}")))?;
+        return Ok(Arc::new(store));
+    }
+    if url.starts_with("redis://") || url.starts_with("rediss://") {
+        return Err(Failure::usage(
+            "--store redis:// needs the Redis store, which this build does not include",
+        ));
+    }
+    Err(Failure::usage(format!(
+        "--store {url:?}: expected memory, file:PATH or redis://HOST:PORT"
+    )))
+}
+
+/// Keys and users: from files, or generated for `--demo`.
+struct Identity {
+    keyset: Keyset,
+    credentials: Arc<dyn Credentials>,
+    demo_password: Option<String>,
+}
+
+fn identity(args: &ServeArgs) -> Result<Identity, Failure> {
+    let keyset = match (&args.keyset, args.demo) {
+        (Some(path), _) => Keyset::load(path)?,
+        (None, true) => {
+            let mut keyset = Keyset::new();
+            keyset.generate(
+                Algorithm::EdDSA,
+                GenerateOptions::default(),
+                SystemClock.now(),
+            )?;
+            keyset
+        }
+        (None, false) => {
+            return Err(Failure::usage(
+                "give --keyset FILE (or --demo for a throwaway keyset)",
+            ))
+        }
+    };
+    let (credentials, demo_password): (Arc<dyn Credentials>, _) = match (&args.users, args.demo) {
+        (Some(path), _) => (
+            Arc::new(UsersFile::load(path).map_err(Failure::usage)?),
+            None,
+        ),
+        (None, true) => {
+            let password = random_password()?;
+            let users =
+                UsersFile::in_memory([("demo", password.as_str())]).map_err(Failure::usage)?;
+            (Arc::new(users), Some(password))
+        }
+        (None, false) => {
+            tracing::warn!(
+                "no --users file: nobody can log in (tokens can still be refreshed and verified)"
+            );
+            (
+                Arc::new(UsersFile::in_memory([]).map_err(Failure::usage)?),
+                None,
+            )
+        }
+    };
+    Ok(Identity {
+        keyset,
+        credentials,
+        demo_password,
+    })
+}
+
+/// Request ids and one access-log event per request: method, path (never the query,
+/// which could carry a token), status, duration. Never a header or a body.
+async fn log_requests(mut request: Request, next: Next) -> Response {
+    let incoming = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= 64
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(str::to_owned);
+    let id = incoming.unwrap_or_else(|| random_password().unwrap_or_default());
+    if let Ok(value) = HeaderValue::try_from(id.as_str()) {
+        request.headers_mut().insert("x-request-id", value);
+    }
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let mut response = next.run(request).await;
+    let status = response.status().as_u16();
+    tracing::info!(target: "gatepass::access", request_id = %id, %method, %path, status,
+        ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+    if let Ok(value) = HeaderValue::try_from(id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response.headers_mut().insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Reload the keyset when its file changes (after `gatepass keys rotate` from cron), and
+/// prune expired sessions and revocations, until the server stops.
+async fn maintenance(
+    sessions: Arc<SessionManager>,
+    handle: AuthHandle,
+    keyset_path: Option<PathBuf>,
+    policy: RotationPolicy,
+) {
+    let mut last_modified = keyset_path.as_deref().and_then(modified);
+    let mut ticks: u64 = 0;
+    let mut interval = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        interval.tick().await;
+        ticks += 1;
+        if let Some(path) = keyset_path.as_deref() {
+            let now_modified = modified(path);
+            if now_modified != last_modified {
+                last_modified = now_modified;
+                match Keyset::load(path) {
+                    Ok(keyset) => match sessions.update_keys(&keyset) {
+                        Ok(()) => {
+                            handle.set_jwks(&PublishedJwks::new(&keyset, &policy));
+                            tracing::info!(event = "keyset_reloaded", keys = keyset.len());
+                        }
+                        Err(e) => {
+                            tracing::error!(event = "keyset_reload_failed", error = %e, "keeping the previous keys")
+                        }
+                    },
+                    Err(e) => {
+                        tracing::error!(event = "keyset_reload_failed", error = %e, "keeping the previous keys")
+                    }
+                }
+            }
+        }
+        if ticks % 12 == 0 {
+            match sessions.prune().await {
+                Ok(report) => tracing::debug!(
+                    event = "pruned",
+                    sessions = report.sessions_removed,
+                    revocations = report.revocations_removed
+                ),
+                Err(e) => tracing::warn!(event = "prune_failed", error = %e),
+            }
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::usage(format!("cannot start the async runtime: {e}")))
+}
+
+pub(crate) fn serve(args: ServeArgs) -> CliResult {
+    init_logs(args.log_format, args.log_level);
+    if args.leeway > gatepass::MAX_LEEWAY.as_secs() {
+        return Err(Failure::usage(format!(
+            "--leeway {} is above the maximum of 300 seconds",
+            args.leeway
+        )));
+    }
+    let runtime = runtime()?;
+    runtime.block_on(run(args))
+}
+
+async fn run(args: ServeArgs) -> CliResult {
+    let Identity {
+        keyset,
+        credentials,
+        demo_password,
+    } = identity(&args)?;
+    let store = open_store(&args.store)?;
+    let config = SessionConfig::default()
+        .issuer(&args.iss)
+        .audience(&args.aud)
+        .access_ttl(Duration::from_secs(args.access_ttl))
+        .idle_timeout(Duration::from_secs(args.idle_timeout))
+        .absolute_timeout(Duration::from_secs(args.absolute_timeout))
+        .grace(Duration::from_secs(args.grace))
+        .leeway(Duration::from_secs(args.leeway));
+    let sessions = Arc::new(SessionManager::new(&keyset, store, config).map_err(Failure::usage)?);
+    let policy = RotationPolicy::default();
+    let mut router = AuthRouter::new(
+        sessions.clone(),
+        credentials,
+        PublishedJwks::new(&keyset, &policy),
+    );
+    if args.cookies {
+        let mut mode = CookieMode::new().map_err(Failure::usage)?;
+        for origin in &args.allowed_origins {
+            mode = mode.allow_origin(origin);
+        }
+        router = router.cookie_mode(mode);
+    }
+    let (app, handle) = router.into_server_router();
+    let app = app.layer(axum::middleware::from_fn(log_requests));
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| Failure::usage(format!("cannot listen on {}: {e}", args.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    tokio::spawn(maintenance(sessions, handle, args.keyset.clone(), policy));
+
+    print_json(&serde_json::json!({ "listening": addr.to_string() }), false)?;
+    tracing::info!(event = "listening", %addr, store = %store_kind(&args.store), cookies = args.cookies);
+    if let Some(password) = demo_password {
+        // Printed once, on purpose: the demo user's password exists nowhere else.
+        eprintln!("demo user: demo");
+        eprintln!("demo password: {password}");
+        eprintln!(
+            "try: curl -s -X POST http://{addr}/auth/login -H 'content-type: application/json' -d '{{\"username\":\"demo\",\"password\":\"{password}\"}}'"
+        );
+    }
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| Failure::usage(format!("server error: {e}")))?;
+    Ok(())
+}
+
+fn store_kind(url: &str) -> &str {
+    url.split(':').next().unwrap_or("memory")
+}
