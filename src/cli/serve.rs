@@ -237,7 +237,7 @@ async fn maintenance(
                 }
             }
         }
-        if ticks % 12 == 0 {
+        if ticks.is_multiple_of(12) {
             match sessions.prune().await {
                 Ok(report) => tracing::debug!(
                     event = "pruned",
