@@ -195,8 +195,8 @@ fn protected_routes_answer_rfc_6750() {
         .as_str()
         .unwrap()
         .to_owned();
-    forged.pop();
-    forged.push(if forged.ends_with('A') { 'B' } else { 'A' });
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'Q' } else { 'A' });
     for (name, token) in [
         ("expired", &expired),
         ("refresh", &refresh_typed),

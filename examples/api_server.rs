@@ -1,0 +1,66 @@
+//! A separate API that trusts the auth server's tokens through its JWKS: no shared secret,
+//! no call to the auth server per request, keys rotated without a restart.
+//!
+//! Run with: `cargo run --example api_server` (listens on 127.0.0.1:4000), next to
+//! `cargo run --release -- serve --demo` (the auth server on 127.0.0.1:8080, `iss` and `aud`
+//! both `gatepass`; it prints a demo password and a login curl line). Then:
+//!
+//! ```sh
+//! ACCESS=$(curl -s -X POST localhost:8080/auth/login -H 'content-type: application/json' \
+//!      -d '{"username":"demo","password":"<printed password>"}' | jq -r .access_token)
+//! curl -s localhost:4000/orders -H "authorization: Bearer $ACCESS"    # → orders of demo
+//! curl -s localhost:4000/orders -i                                  # → 401, WWW-Authenticate: Bearer realm="gatepass"
+//! curl -s localhost:4000/public                                     # → no token needed
+//! ```
+//!
+//! Set `JWKS_URL` to point elsewhere. This API verifies offline: a logout on the auth
+//! server stops a token here only when it expires (5 minutes) — that is the stateless
+//! trade-off; share a Redis store (`--store redis://`) to enforce logouts everywhere at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::Router;
+use gatepass::{AuthLayer, Authenticated, JwksClient, Verifier};
+
+async fn orders(auth: Authenticated) -> String {
+    format!("orders of {}\n", auth.sub)
+}
+
+async fn public() -> &'static str {
+    "no token needed\n"
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let url = std::env::var("JWKS_URL")
+        .unwrap_or_else(|_| "http://127.0.0.1:8080/.well-known/jwks.json".into());
+    let jwks = JwksClient::builder(url).build()?;
+    // Warm the cache so the first request does not miss (waiting a little for an auth
+    // server that is still starting); keep it fresh in the background.
+    for attempt in 1..=20 {
+        match jwks.refresh().await {
+            Ok(keys) => {
+                eprintln!("trusting {keys} key(s) from {}", jwks.url());
+                break;
+            }
+            Err(e) if attempt == 20 => {
+                eprintln!("the JWKS is not reachable ({e}); requests answer 503 until it is")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+    let _refresher = jwks.spawn_refresher(Duration::from_secs(60));
+
+    let verifier = Arc::new(Verifier::builder(jwks, "gatepass", "gatepass").build()?);
+    let app = Router::new()
+        .route("/orders", get(orders))
+        .route_layer(AuthLayer::new(verifier))
+        .route("/public", get(public));
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:4000").await?;
+    eprintln!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
