@@ -175,6 +175,12 @@ struct ServeCli {
     /// In cookie mode, an origin allowed to refresh with the cookie (default: same origin).
     #[arg(long = "allowed-origin", value_name = "ORIGIN", requires = "cookies")]
     allowed_origins: Vec<String>,
+    /// Failed logins allowed per username before throttling (then one per minute).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    max_login_failures: u32,
+    /// Login attempts allowed per client address before throttling (then one per 3 s).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    max_login_attempts: u32,
     /// Log lines as text or JSON (on stderr).
     #[arg(long, value_name = "FORMAT", default_value = "text")]
     log_format: serve::LogFormat,
@@ -410,6 +416,10 @@ fn dispatch(command: Command) -> CliResult {
             leeway: s.leeway,
             cookies: s.cookies,
             allowed_origins: s.allowed_origins,
+            login_limits: gatepass::LoginLimits::new(
+                gatepass::Limit::new(s.max_login_failures, 60),
+                gatepass::Limit::new(s.max_login_attempts, 3),
+            ),
             log_format: s.log_format,
             log_level: s.log_level,
         }),

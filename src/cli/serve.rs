@@ -43,6 +43,7 @@ pub(crate) struct ServeArgs {
     pub(crate) leeway: u64,
     pub(crate) cookies: bool,
     pub(crate) allowed_origins: Vec<String>,
+    pub(crate) login_limits: gatepass::LoginLimits,
     pub(crate) log_format: LogFormat,
     pub(crate) log_level: tracing::Level,
 }
@@ -290,7 +291,8 @@ async fn run(args: ServeArgs) -> CliResult {
         sessions.clone(),
         credentials,
         PublishedJwks::new(&keyset, &policy),
-    );
+    )
+    .login_limits(args.login_limits);
     if args.cookies {
         let mut mode = CookieMode::new().map_err(Failure::usage)?;
         for origin in &args.allowed_origins {

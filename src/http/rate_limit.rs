@@ -45,6 +45,24 @@ pub struct LoginLimits {
     pub max_tracked: usize,
 }
 
+impl LoginLimits {
+    /// Limits per username (failed attempts) and per client address (all attempts), with
+    /// the default cap on tracked keys.
+    ///
+    /// ```
+    /// use gatepass::{Limit, LoginLimits};
+    /// let strict = LoginLimits::new(Limit::new(3, 300), Limit::new(10, 6));
+    /// assert_eq!(strict.per_username.burst, 3);
+    /// ```
+    pub fn new(per_username: Limit, per_address: Limit) -> Self {
+        Self {
+            per_username,
+            per_address,
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for LoginLimits {
     fn default() -> Self {
         Self {

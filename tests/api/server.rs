@@ -139,6 +139,35 @@ fn bad_credentials_are_401_invalid_credentials_alike_for_unknown_users() {
 }
 
 #[test]
+fn repeated_login_failures_are_throttled_with_retry_after() {
+    let setup = Setup::new();
+    let server = setup.serve(&["--max-login-failures", "2"]);
+    for _ in 0..2 {
+        let reply = server.json(
+            "/auth/login",
+            &json!({"username": "alice", "password": "wrong password"}),
+        );
+        assert_eq!(reply.status, 401);
+    }
+    let throttled = server.json(
+        "/auth/login",
+        &json!({"username": "alice", "password": PASSWORD}),
+    );
+    assert_eq!(throttled.status, 429);
+    assert_eq!(throttled.header("retry-after"), Some("60"));
+    // Another user is not affected.
+    assert_eq!(
+        server
+            .json(
+                "/auth/login",
+                &json!({"username": "bob", "password": PASSWORD})
+            )
+            .status,
+        200
+    );
+}
+
+#[test]
 fn protected_routes_answer_rfc_6750() {
     let setup = Setup::new();
     let server = setup.serve(&[]);
