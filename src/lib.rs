@@ -72,6 +72,7 @@ pub use revocation::{
     ConsumeOutcome, ConsumeRequest, EndReason, FileStore, GraceRecord, IssuedPair, MemoryStore,
     PruneReport, RevocationCounts, RevocationList, RevocationQuery, RevocationSnapshot,
     RevocationView, SessionRecord, SessionStore, StoreError, StoreFuture, SubjectCutoff,
+    ViewHealth,
 };
 
 // Sessions: login, rotation, reuse detection, timeouts, logout.

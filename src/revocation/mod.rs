@@ -13,7 +13,7 @@ mod table;
 pub use file::FileStore;
 pub use list::{
     RevocationCounts, RevocationList, RevocationQuery, RevocationSnapshot, RevocationView,
-    SubjectCutoff,
+    SubjectCutoff, ViewHealth,
 };
 pub use memory::MemoryStore;
 pub use store::{
