@@ -74,6 +74,9 @@ pub use revocation::{
     RevocationView, SessionRecord, SessionStore, StoreError, StoreFuture, SubjectCutoff,
     ViewHealth,
 };
+// The shared Redis store (feature `redis`).
+#[cfg(feature = "redis")]
+pub use revocation::{RedisOptions, RedisStore, StalePolicy};
 
 // Sessions: login, rotation, reuse detection, timeouts, logout.
 pub use session::{SessionConfig, SessionManager, SessionSetupError, TokenPair};

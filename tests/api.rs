@@ -21,6 +21,9 @@ mod file_store;
 mod interop;
 #[path = "api/keys.rs"]
 mod keys;
+#[cfg(feature = "redis")]
+#[path = "api/redis_store.rs"]
+mod redis_store;
 #[path = "api/sessions.rs"]
 mod sessions;
 #[path = "api/store_conformance.rs"]
