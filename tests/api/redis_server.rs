@@ -36,16 +36,24 @@ pub struct RedisServer {
     port: u16,
     dir: tempfile::TempDir,
     aof: bool,
+    extra: Vec<String>,
     child: Option<Child>,
 }
 
 impl RedisServer {
     /// Start a server with AOF on (`appendfsync everysec`) or off; no RDB snapshots.
     pub fn start(aof: bool) -> Self {
+        Self::start_with(aof, Vec::new())
+    }
+
+    /// Start with extra `redis-server` arguments (e.g. a TLS port); the plain port stays
+    /// open for the readiness check.
+    pub fn start_with(aof: bool, extra: Vec<String>) -> Self {
         let mut server = Self {
             port: free_port(),
             dir: tempfile::tempdir().unwrap(),
             aof,
+            extra,
             child: None,
         };
         server.spawn();
@@ -68,6 +76,7 @@ impl RedisServer {
             .args(["--save", "", "--daemonize", "no", "--protected-mode", "no"])
             .args(["--appendonly", if self.aof { "yes" } else { "no" }])
             .args(["--appendfsync", "everysec", "--logfile", "redis.log"])
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -506,6 +506,107 @@ fn foreign_writes_under_the_prefix_are_reported_as_corrupt_never_trusted() {
     }
 }
 
+/// A private CA, a server certificate for 127.0.0.1 and a client certificate, as PEM.
+struct Pki {
+    ca: String,
+    server: (String, String),
+    client: (String, String),
+}
+
+fn pki() -> Pki {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::new()).unwrap();
+    // Distinct names: OpenSSL takes a leaf named like its issuer for self-signed.
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "gatepass test CA");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca = ca_params.self_signed(&ca_key).unwrap().pem();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf = |name: &str| {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        let cert = params.signed_by(&key, &issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    };
+    Pki {
+        ca,
+        server: leaf("127.0.0.1"),
+        client: leaf("gatepass-node"),
+    }
+}
+
+#[test]
+fn rediss_connects_through_rustls_on_ring_with_a_private_ca_and_a_client_certificate() {
+    let pki = pki();
+    let certs = tempfile::tempdir().unwrap();
+    let write = |name: &str, pem: &str| {
+        let path = certs.path().join(name);
+        std::fs::write(&path, pem).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let tls_port = redis_server::free_port();
+    let server = RedisServer::start_with(
+        false,
+        vec![
+            "--tls-port".into(),
+            tls_port.to_string(),
+            "--tls-cert-file".into(),
+            write("server.pem", &pki.server.0),
+            "--tls-key-file".into(),
+            write("server.key", &pki.server.1),
+            "--tls-ca-cert-file".into(),
+            write("ca.pem", &pki.ca),
+            "--tls-auth-clients".into(),
+            "yes".into(),
+        ],
+    );
+    let rt = runtime();
+    let clock = Arc::new(ManualClock::new(0));
+    let url = format!("rediss://127.0.0.1:{tls_port}/0");
+    // A server no trusted root vouches for is refused, and so is a client without a
+    // certificate when the server asks for one.
+    assert!(rt
+        .block_on(RedisStore::connect(&url, options(&clock, "tls:")))
+        .is_err());
+    let no_identity = options(&clock, "tls:").tls_root_certificates(pki.ca.clone());
+    assert!(rt.block_on(RedisStore::connect(&url, no_identity)).is_err());
+    // TLS settings on a plain URL are a configuration error, not a silent downgrade.
+    let plain = rt.block_on(RedisStore::connect(
+        &server.url(),
+        options(&clock, "tls:").tls_root_certificates(pki.ca.clone()),
+    ));
+    assert!(matches!(plain, Err(StoreError::Config(_))), "{plain:?}");
+
+    let over_tls = options(&clock, "tls:")
+        .tls_root_certificates(pki.ca.clone())
+        .tls_client_identity(pki.client.0.clone(), pki.client.1.clone());
+    let a = connect(&rt, &url, over_tls);
+    assert!(
+        a.endpoint().starts_with("rediss://127.0.0.1:"),
+        "{}",
+        a.endpoint()
+    );
+    let b = connect(&rt, &server.url(), options(&clock, "tls:"));
+    block_on(a.revoke_token("over-tls", 900)).unwrap();
+    eventually("a plain node sees the TLS node's revocation", || {
+        revoked(&*b, "over-tls", None, "x") == Some(Revoked::Token)
+    });
+    block_on(b.revoke_token("to-tls", 900)).unwrap();
+    eventually(
+        "the TLS node's mirror sees the plain node's revocation",
+        || revoked(&*a, "to-tls", None, "x") == Some(Revoked::Token),
+    );
+}
+
 fn percentile(sorted: &[Duration], p: usize) -> Duration {
     sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
 }

@@ -128,6 +128,39 @@ pub(super) fn unavailable(error: &RedisError) -> StoreError {
     }
 }
 
+/// A client for `url`, with the TLS settings of `options` for `rediss://`.
+fn client(url: &str, options: &RedisOptions) -> Result<redis::Client, StoreError> {
+    let config = |e: RedisError| StoreError::Config(format!("invalid Redis URL: {e}"));
+    let info = redis::IntoConnectionInfo::into_connection_info(url).map_err(config)?;
+    let custom = options.tls_roots.is_some() || options.tls_identity.is_some();
+    if !matches!(info.addr(), ConnectionAddr::TcpTls { .. }) {
+        if custom {
+            return Err(StoreError::Config(
+                "TLS certificates were given for a URL without TLS (use rediss://)".into(),
+            ));
+        }
+        return redis::Client::open(info).map_err(config);
+    }
+    // rustls builds its configuration with the process-wide provider: make sure there is
+    // one, ring, unless the application installed another first.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    if !custom {
+        return redis::Client::open(info).map_err(config);
+    }
+    let certificates = redis::TlsCertificates {
+        client_tls: options
+            .tls_identity
+            .as_ref()
+            .map(|(cert, key)| redis::ClientTlsConfig {
+                client_cert: cert.clone(),
+                client_key: key.to_vec(),
+            }),
+        root_cert: options.tls_roots.clone(),
+    };
+    redis::Client::build_with_tls(info, certificates)
+        .map_err(|e| StoreError::Config(format!("invalid TLS settings: {e}")))
+}
+
 /// `host:port/db` with the scheme, never the credentials.
 fn endpoint(client: &redis::Client) -> String {
     let info = client.get_connection_info();
@@ -156,16 +189,7 @@ impl RedisStore {
         let handle = Handle::try_current().map_err(|_| {
             StoreError::Config("RedisStore::connect must run inside a Tokio runtime".into())
         })?;
-        let client = redis::Client::open(url)
-            .map_err(|e| StoreError::Config(format!("invalid Redis URL: {e}")))?;
-        if matches!(
-            client.get_connection_info().addr(),
-            ConnectionAddr::TcpTls { .. }
-        ) {
-            // rustls picks the process-wide provider; make sure one exists, and that it is
-            // ring unless the application chose another first.
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
+        let client = client(url, &options)?;
         let endpoint = endpoint(&client);
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.connect_timeout))

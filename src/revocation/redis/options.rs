@@ -4,6 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use zeroize::Zeroizing;
+
 use crate::clock::{Clock, SystemClock};
 
 use super::super::store::StoreError;
@@ -48,6 +50,8 @@ pub struct RedisOptions {
     pub(super) backoff_min: Duration,
     pub(super) backoff_max: Duration,
     pub(super) clock: Arc<dyn Clock>,
+    pub(super) tls_roots: Option<Vec<u8>>,
+    pub(super) tls_identity: Option<(Vec<u8>, Zeroizing<Vec<u8>>)>,
 }
 
 impl fmt::Debug for RedisOptions {
@@ -60,6 +64,11 @@ impl fmt::Debug for RedisOptions {
             .field("connect_timeout", &self.connect_timeout)
             .field("heartbeat", &self.heartbeat)
             .field("backoff", &(self.backoff_min, self.backoff_max))
+            .field("tls_roots", &self.tls_roots.as_ref().map(|_| "custom"))
+            .field(
+                "tls_identity",
+                &self.tls_identity.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -79,6 +88,8 @@ impl Default for RedisOptions {
             backoff_min: Duration::from_millis(100),
             backoff_max: Duration::from_secs(5),
             clock: Arc::new(SystemClock),
+            tls_roots: None,
+            tls_identity: None,
         }
     }
 }
@@ -145,6 +156,24 @@ impl RedisOptions {
     /// The clock for TTLs, trimming and staleness (default: the system clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Trust only these CA certificates (PEM) for `rediss://` instead of the system's
+    /// roots: for a Redis behind a private CA.
+    pub fn tls_root_certificates(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_roots = Some(pem.into());
+        self
+    }
+
+    /// Present this client certificate and private key (PEM) to a `rediss://` server that
+    /// requires client authentication (`tls-auth-clients yes`). The key is zeroized on drop.
+    pub fn tls_client_identity(
+        mut self,
+        certificate_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.tls_identity = Some((certificate_pem.into(), Zeroizing::new(key_pem.into())));
         self
     }
 
