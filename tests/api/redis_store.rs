@@ -454,7 +454,7 @@ fn every_key_carries_a_ttl_and_the_namespace_holds_nothing_else() {
         redis::cmd("TTL").arg(key).query(con).unwrap()
     };
     let expected = [
-        ("ttl:g:s1", 5 + 60),
+        ("ttl:g:s1", 5 + 5),
         ("ttl:r:jti", 50),
         ("ttl:r:sid", 60),
         ("ttl:r:sub", 70),
@@ -504,6 +504,56 @@ fn foreign_writes_under_the_prefix_are_reported_as_corrupt_never_trusted() {
             "{sid}: {result:?}"
         );
     }
+}
+
+/// Every command the store sends, directly or from its scripts (docs/DEPLOYMENT.md).
+const ACL_COMMANDS: &str = "+evalsha +eval +multi +exec +hgetall +hmget +hset +hdel +hget \
+    +hkeys +del +exists +expire +persist +ttl +zadd +zremrangebyscore +zrangebyscore +publish \
+    +subscribe +ping +select";
+
+#[test]
+fn auth_from_the_url_with_an_acl_user_limited_to_the_prefix_and_its_channel() {
+    let server = RedisServer::start(false);
+    let mut con = server.connection();
+    let mut acl = redis::cmd("ACL");
+    acl.arg("SETUSER")
+        .arg("gatepass")
+        .arg("on")
+        .arg(">s3cret pass");
+    acl.arg("resetkeys")
+        .arg("~gp:*")
+        .arg("resetchannels")
+        .arg("&gp:*")
+        .arg("-@all");
+    for command in ACL_COMMANDS.split_whitespace() {
+        acl.arg(command);
+    }
+    let _: () = acl.query(&mut con).unwrap();
+    let rt = runtime();
+    let clock = Arc::new(ManualClock::new(0));
+    let url = format!(
+        "redis://gatepass:s3cret%20pass@127.0.0.1:{}/0",
+        server.port()
+    );
+    let a = connect(&rt, &url, options(&clock, "gp:"));
+    let b = connect(&rt, &url, options(&clock, "gp:"));
+    assert!(!format!("{a:?}").contains("s3cret"), "{a:?}");
+    block_on(a.create_session(record("s", "ida", 10))).unwrap();
+    block_on(a.consume_if_current(consume("s", 0, "s-r0", 11, 5))).unwrap();
+    assert!(block_on(b.session("s")).unwrap().unwrap().grace.is_some());
+    block_on(b.revoke_subject("ida", SubjectCutoff::new(20, Some(900)), 900)).unwrap();
+    block_on(b.prune(1)).unwrap();
+    eventually("A sees B's logout-all", || {
+        revoked(&*a, "j", Some("s"), "ida") == Some(Revoked::Session)
+    });
+    // A wrong password, or a prefix outside the user's keys, is refused.
+    let wrong = format!("redis://gatepass:nope@127.0.0.1:{}/0", server.port());
+    assert!(rt
+        .block_on(RedisStore::connect(&wrong, options(&clock, "gp:")))
+        .is_err());
+    assert!(rt
+        .block_on(RedisStore::connect(&url, options(&clock, "other:")))
+        .is_err());
 }
 
 /// A private CA, a server certificate for 127.0.0.1 and a client certificate, as PEM.

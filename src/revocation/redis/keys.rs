@@ -3,7 +3,7 @@
 //! | key | type | holds | TTL |
 //! |---|---|---|---|
 //! | `P s:<sid>` | hash | `sub gen jti created last exp idle`: the rotation position and clocks | session end + 60 s |
-//! | `P g:<sid>` | hash | `parent rotated until access refresh expires_in`: the grace answer | grace window + 60 s |
+//! | `P g:<sid>` | hash | `parent rotated until access refresh expires_in`: the grace answer | grace window + 5 s |
 //! | `P u:<sub>` | set | the subject's session ids (for logout-all) | latest absolute end + 60 s |
 //! | `P r:jti` | zset | revoked `jti` → prune time | latest prune time |
 //! | `P r:sid` | zset | revoked `sid` → prune time | latest prune time |
@@ -21,6 +21,9 @@ use crate::clock::UnixTime;
 /// Extra life of session, grace and index keys past their logical end, so the scripts'
 /// own clock checks (not a key vanishing a second early) decide timeouts.
 pub(super) const KEY_MARGIN: u64 = 60;
+/// Extra life of a grace entry past its window: shorter, since the entry holds a whole
+/// token pair and most of its life would otherwise be this margin.
+pub(super) const GRACE_MARGIN: u64 = 5;
 /// The longest TTL set (ten years): EXPIRE needs an integer Redis accepts.
 pub(super) const MAX_TTL: u64 = 10 * 365 * 86_400;
 /// The largest time sent to Redis: the scripts compare times as doubles, exact below 2^53.

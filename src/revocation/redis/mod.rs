@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 
 pub use options::{RedisOptions, StalePolicy};
 
-use self::keys::{time, ttl, Keys, KEY_MARGIN, MAX_TTL};
+use self::keys::{time, ttl, Keys, GRACE_MARGIN, KEY_MARGIN, MAX_TTL};
 use self::mirror::Mirror;
 use self::script::Scripts;
 use self::sync::Sync;
@@ -365,7 +365,10 @@ impl SessionStore for RedisStore {
                     grace.successor.access_token.clone(),
                     grace.successor.refresh_token.clone(),
                     grace.successor.expires_in.to_string(),
-                    ttl(grace.until.saturating_sub(lived).saturating_add(KEY_MARGIN)),
+                    ttl(grace
+                        .until
+                        .saturating_sub(lived)
+                        .saturating_add(GRACE_MARGIN)),
                 ]);
             }
             s.run(&s.scripts.create, &keys, &args).await.map(drop)
@@ -390,7 +393,7 @@ impl SessionStore for RedisStore {
                 r.next_jti.clone(),
                 r.grace.to_string(),
                 time(r.now.saturating_add(r.grace)),
-                ttl(r.grace.saturating_add(KEY_MARGIN)),
+                ttl(r.grace.saturating_add(GRACE_MARGIN)),
                 r.next.access_token.clone(),
                 r.next.refresh_token.clone(),
                 r.next.expires_in.to_string(),
