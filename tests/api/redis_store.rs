@@ -762,11 +762,30 @@ fn redis_measurements() {
         block_on(a.revoke_token(&jti, NOW + 600)).unwrap();
     }
     let jtis_done = used(&mut con);
+    for i in 0..n {
+        let record = SessionRecord::new(
+            format!("y{i:0>31}"),
+            format!("user-{i:010}"),
+            format!("{i:08x}-2222-4000-8000-{i:012x}"),
+            NOW,
+            12 * 3600,
+            1800,
+        );
+        block_on(a.create_session(record)).unwrap();
+    }
+    let seconds_done = used(&mut con);
+    for i in 0..n {
+        let cutoff = SubjectCutoff::new(NOW, Some(NOW + 600));
+        block_on(a.revoke_subject(&format!("nobody-{i:010}"), cutoff, NOW + 600)).unwrap();
+    }
+    let cutoffs_done = used(&mut con);
     println!(
-        "used_memory per entry over {n}: session (one per subject, with its index) {} B, revoked sid {} B, revoked jti {} B",
+        "used_memory per entry over {n}: session (one per subject, with its index) {} B, a second session of a subject {} B, revoked sid {} B, revoked jti {} B, subject cut-off {} B",
         (sessions_done - start) / n,
+        (seconds_done - jtis_done) / n,
         (sids_done - sessions_done) / n,
         (jtis_done - sids_done) / n,
+        (cutoffs_done - seconds_done) / n,
     );
     println!(
         "MEMORY USAGE per entry of the sets: r:sid {} B, r:jti {} B",
