@@ -41,7 +41,10 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
-    /// Start a server with AOF on (`appendfsync everysec`) or off; no RDB snapshots.
+    /// Start a server with AOF on or off; no RDB snapshots. AOF uses `appendfsync always`:
+    /// acknowledged then means on disk. With `everysec`, Redis may postpone the AOF write
+    /// by up to 2 s while an earlier fsync is stalled and still reply, so a kill loses
+    /// acknowledged writes; this suite saw it happen under heavy disk load.
     pub fn start(aof: bool) -> Self {
         Self::start_with(aof, Vec::new())
     }
@@ -75,7 +78,7 @@ impl RedisServer {
             .arg(self.dir.path())
             .args(["--save", "", "--daemonize", "no", "--protected-mode", "no"])
             .args(["--appendonly", if self.aof { "yes" } else { "no" }])
-            .args(["--appendfsync", "everysec", "--logfile", "redis.log"])
+            .args(["--appendfsync", "always", "--logfile", "redis.log"])
             .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -67,8 +67,10 @@ const TARGET: &str = "gatepass::redis";
 /// let store = RedisStore::connect("redis://127.0.0.1:6379/0", RedisOptions::new()).await?;
 /// let sessions = SessionManager::new(&keyset, Arc::new(store), SessionConfig::default())?;
 /// let pair = sessions.login("alice", Default::default()).await?;
-/// // Any node's verifier now rejects this session's tokens after a logout on any node.
-/// sessions.authenticate(&pair.access_token)?;
+/// // Verified from this node's mirror of the revocations: no Redis round trip.
+/// let verified = sessions.authenticate(&pair.access_token)?;
+/// // One script in Redis; every node's mirror enforces it within milliseconds.
+/// sessions.logout(&verified).await?;
 /// # Ok(())
 /// # }
 /// ```
@@ -111,7 +113,7 @@ impl Drop for RedisStore {
 /// [`StoreError::Corrupt`]; a client setting Redis refuses is [`StoreError::Config`];
 /// everything else — refused or dropped connections, timeouts, `LOADING`, `READONLY`
 /// after a failover, authentication — is [`StoreError::Unavailable`]: retry later.
-pub(super) fn unavailable(error: &RedisError) -> StoreError {
+pub(super) fn store_error(error: &RedisError) -> StoreError {
     // A transaction or pipeline reports the errors of its commands.
     let contradicts = error.clone().into_server_errors().is_some_and(|errors| {
         errors
@@ -204,7 +206,7 @@ impl RedisStore {
         .await
         {
             Ok(Ok(con)) => con,
-            Ok(Err(e)) => return Err(unavailable(&e)),
+            Ok(Err(e)) => return Err(store_error(&e)),
             Err(_) => {
                 return Err(StoreError::Unavailable(format!(
                     "connecting to {endpoint} timed out"
@@ -325,7 +327,7 @@ impl Shared {
         script
             .run(&mut con, keys, args)
             .await
-            .map_err(|e| unavailable(&e))
+            .map_err(|e| store_error(&e))
     }
 
     /// TTL of a revocation kept until `until`, as of now.
@@ -508,7 +510,7 @@ impl SessionStore for RedisStore {
                 .arg(s.keys.grace(&sid))
                 .query_async(&mut con)
                 .await
-                .map_err(|e| unavailable(&e))?;
+                .map_err(|e| store_error(&e))?;
             reply::session_record(&sid, session, grace)
         })
     }

@@ -20,7 +20,7 @@ use tokio::time::{self, MissedTickBehavior};
 use super::keys::{self, Keys};
 use super::mirror::{Event, Mirror};
 use super::options::StalePolicy;
-use super::{reply, unavailable};
+use super::{reply, store_error};
 use crate::revocation::list::{RevocationSnapshot, RevocationView, ViewHealth};
 use crate::revocation::store::StoreError;
 
@@ -43,7 +43,7 @@ async fn within<T>(
     fut: impl std::future::Future<Output = redis::RedisResult<T>>,
 ) -> Result<T, StoreError> {
     match time::timeout(limit, fut).await {
-        Ok(result) => result.map_err(|e| unavailable(&e)),
+        Ok(result) => result.map_err(|e| store_error(&e)),
         Err(_) => Err(StoreError::Unavailable(format!(
             "{what} timed out after {limit:?}"
         ))),
