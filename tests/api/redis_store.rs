@@ -83,6 +83,27 @@ fn unavailable<T: std::fmt::Debug>(result: Result<T, StoreError>) -> bool {
 }
 
 #[test]
+fn connecting_needs_a_tokio_runtime_and_a_valid_url() {
+    let clock = Arc::new(ManualClock::new(0));
+    let outside = block_on(RedisStore::connect(
+        "redis://127.0.0.1:1/0",
+        options(&clock, "x:"),
+    ));
+    assert!(matches!(outside, Err(StoreError::Config(_))), "{outside:?}");
+    let rt = runtime();
+    let bad = rt.block_on(RedisStore::connect("http://nope", options(&clock, "x:")));
+    assert!(matches!(bad, Err(StoreError::Config(_))), "{bad:?}");
+    let refused = rt.block_on(RedisStore::connect(
+        &format!("redis://127.0.0.1:{}/0", redis_server::free_port()),
+        options(&clock, "x:"),
+    ));
+    assert!(
+        matches!(refused, Err(StoreError::Unavailable(_))),
+        "{refused:?}"
+    );
+}
+
+#[test]
 fn redis_store_conforms() {
     let server = RedisServer::start(false);
     let rt = runtime();

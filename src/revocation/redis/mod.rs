@@ -29,7 +29,7 @@ pub use options::{RedisOptions, StalePolicy};
 use self::keys::{time, ttl, Keys, GRACE_MARGIN, KEY_MARGIN, MAX_TTL};
 use self::mirror::Mirror;
 use self::script::Scripts;
-use self::sync::Sync;
+use self::sync::Feed;
 use super::list::{RevocationList, RevocationView, SubjectCutoff};
 use super::store::{
     ConsumeOutcome, ConsumeRequest, EndReason, PruneReport, SessionRecord, SessionStore,
@@ -216,7 +216,7 @@ impl RedisStore {
         let keys = Keys::new(&options.prefix);
         let bound = options.staleness_bound.as_secs();
         let mirror = Arc::new(Mirror::new(options.clock.clone(), bound, options.on_stale));
-        let sync = Arc::new(Sync {
+        let feed = Arc::new(Feed {
             client,
             con: con.clone(),
             keys: keys.clone(),
@@ -225,8 +225,8 @@ impl RedisStore {
             heartbeat: options.heartbeat,
             backoff: (options.backoff_min, options.backoff_max),
         });
-        let pubsub = sync.subscribe_and_load().await?;
-        let sync = handle.spawn(sync.run(pubsub));
+        let pubsub = feed.subscribe_and_load().await?;
+        let sync = handle.spawn(feed.run(pubsub));
         tracing::info!(target: TARGET, event = "connected", endpoint = %endpoint,
             prefix = %keys.prefix(), revocations = ?mirror.list().counts(),
             "Redis session store connected; revocation mirror loaded");

@@ -12,6 +12,13 @@ use super::super::store::StoreError;
 
 /// What verification does once the local revocation mirror has been out of sync with
 /// Redis for longer than the staleness bound.
+///
+/// ```
+/// use gatepass::{RedisOptions, StalePolicy};
+/// // Availability over revocation, knowingly: logged as errors while it applies.
+/// let options = RedisOptions::new().on_stale(StalePolicy::FailOpen);
+/// # let _ = options;
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StalePolicy {
@@ -195,5 +202,35 @@ impl RedisOptions {
             return invalid("the reconnect backoff needs 0 < min <= max");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contradictory_settings_are_refused_before_connecting() {
+        assert_eq!(RedisOptions::new().validate(), Ok(()));
+        let refused = [
+            RedisOptions::new().prefix(""),
+            RedisOptions::new().staleness_bound(Duration::from_millis(500)),
+            RedisOptions::new().heartbeat(Duration::from_secs(30)),
+            RedisOptions::new().heartbeat(Duration::ZERO),
+            RedisOptions::new().command_timeout(Duration::ZERO),
+            RedisOptions::new().reconnect_backoff(Duration::from_secs(2), Duration::from_secs(1)),
+        ];
+        for options in refused {
+            assert!(
+                matches!(options.validate(), Err(StoreError::Config(_))),
+                "{options:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_client_key() {
+        let options = RedisOptions::new().tls_client_identity("CERT", "SECRET KEY");
+        assert!(!format!("{options:?}").contains("SECRET"));
     }
 }

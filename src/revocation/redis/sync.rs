@@ -27,7 +27,7 @@ use crate::revocation::store::StoreError;
 const TARGET: &str = "gatepass::redis";
 
 /// What the sync task needs.
-pub(super) struct Sync {
+pub(super) struct Feed {
     pub(super) client: redis::Client,
     pub(super) con: ConnectionManager,
     pub(super) keys: Keys,
@@ -50,7 +50,7 @@ async fn within<T>(
     }
 }
 
-impl Sync {
+impl Feed {
     /// Subscribe, then load: a revocation written before the load is in it, one written
     /// after the subscription is delivered, and the subscription came first.
     pub(super) async fn subscribe_and_load(&self) -> Result<PubSub, StoreError> {
