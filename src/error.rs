@@ -179,6 +179,10 @@ pub enum VerifyError {
     /// The verifier's key source could not answer (e.g. a remote JWKS that is unreachable
     /// past its staleness bound). Fails closed.
     KeysUnavailable,
+    /// The revocation view could not vouch that the token is not revoked: a mirror of a
+    /// shared store (Redis) out of sync for longer than its staleness bound. Fails closed;
+    /// an HTTP server answers 503, since retrying later may succeed.
+    RevocationsUnavailable,
 }
 
 impl VerifyError {
@@ -204,6 +208,7 @@ impl VerifyError {
             Self::InvalidClaim(_) => "invalid_claim",
             Self::Revoked(_) => "revoked",
             Self::KeysUnavailable => "keys_unavailable",
+            Self::RevocationsUnavailable => "revocations_unavailable",
         }
     }
 }
@@ -238,6 +243,9 @@ impl fmt::Display for VerifyError {
                 f.write_str("the token was issued before its subject's sessions were revoked")
             }
             Self::KeysUnavailable => f.write_str("the verification keys are unavailable"),
+            Self::RevocationsUnavailable => f.write_str(
+                "the revocation list is out of date (its shared store is unreachable), so the token cannot be accepted",
+            ),
         }
     }
 }

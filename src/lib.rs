@@ -84,7 +84,11 @@ pub use revocation::{
     ConsumeOutcome, ConsumeRequest, EndReason, FileStore, GraceRecord, IssuedPair, MemoryStore,
     PruneReport, RevocationCounts, RevocationList, RevocationQuery, RevocationSnapshot,
     RevocationView, SessionRecord, SessionStore, StoreError, StoreFuture, SubjectCutoff,
+    ViewHealth,
 };
+// The shared Redis store (feature `redis`).
+#[cfg(feature = "redis")]
+pub use revocation::{RedisOptions, RedisStore, StalePolicy};
 
 // Sessions: login, rotation, reuse detection, timeouts, logout.
 pub use session::{SessionConfig, SessionManager, SessionSetupError, TokenPair};

@@ -34,11 +34,17 @@ mod jwks;
 mod keys;
 #[path = "api/log_capture.rs"]
 mod log_capture;
+#[cfg(feature = "redis")]
+#[path = "api/redis_store.rs"]
+mod redis_store;
 #[path = "api/rotation.rs"]
 mod rotation;
 #[cfg(feature = "cli")]
 #[path = "api/server.rs"]
 mod server;
+#[cfg(all(feature = "cli", feature = "redis"))]
+#[path = "api/server_redis.rs"]
+mod server_redis;
 #[cfg(feature = "cli")]
 #[path = "api/server_support.rs"]
 mod server_support;

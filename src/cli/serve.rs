@@ -70,7 +70,7 @@ fn random_password() -> Result<String, Failure> {
     ))
 }
 
-fn open_store(url: &str) -> Result<Arc<dyn SessionStore>, Failure> {
+async fn open_store(url: &str) -> Result<Arc<dyn SessionStore>, Failure> {
     if url == "memory" {
         return Ok(Arc::new(MemoryStore::new()));
     }
@@ -80,9 +80,12 @@ fn open_store(url: &str) -> Result<Arc<dyn SessionStore>, Failure> {
         return Ok(Arc::new(store));
     }
     if url.starts_with("redis://") || url.starts_with("rediss://") {
-        return Err(Failure::usage(
-            "--store redis:// needs the Redis store, which this build does not include",
-        ));
+        // Writes fail closed when Redis is unreachable; verification answers from the local
+        // mirror for its staleness bound, then fails closed too (503 + Retry-After).
+        let store = gatepass::RedisStore::connect(url, gatepass::RedisOptions::default())
+            .await
+            .map_err(|e| Failure::usage(format!("--store: {e}")))?;
+        return Ok(Arc::new(store));
     }
     Err(Failure::usage(format!(
         "--store {url:?}: expected memory, file:PATH or redis://HOST:PORT"
@@ -276,7 +279,7 @@ async fn run(args: ServeArgs) -> CliResult {
         credentials,
         demo_password,
     } = identity(&args)?;
-    let store = open_store(&args.store)?;
+    let store = open_store(&args.store).await?;
     let config = SessionConfig::default()
         .issuer(&args.iss)
         .audience(&args.aud)

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -33,6 +33,7 @@ const BARE_CHALLENGE: &str = "Bearer realm=\"gatepass\"";
 /// | [`InvalidToken`](Self::InvalidToken) | 401 | `error="invalid_token"` |
 /// | [`InsufficientScope`](Self::InsufficientScope) | 403 | `error="insufficient_scope"`, `scope="..."` |
 /// | [`KeysUnavailable`](Self::KeysUnavailable) | 503 | none / `temporarily_unavailable` |
+/// | [`RevocationsUnavailable`](Self::RevocationsUnavailable) | 503 | none / `temporarily_unavailable` |
 /// | [`MissingVerifier`](Self::MissingVerifier) | 500 | none / `server_error` |
 ///
 /// The `error_description` comes from the [`VerifyError`]'s kind and message (never from
@@ -70,6 +71,9 @@ pub enum AuthRejection {
     /// The verifier's key source could not answer (an unreachable JWKS past its staleness
     /// bound): the token may be fine, so this is the server's failure, 503, not the client's.
     KeysUnavailable,
+    /// The verifier's revocation view is too stale to trust (a shared store unreachable
+    /// past its staleness bound): fail closed with 503, the token may be fine.
+    RevocationsUnavailable,
     /// An [`Authenticated`](crate::Authenticated) extractor found neither claims from an
     /// [`AuthLayer`](crate::AuthLayer) nor an `Arc<Verifier>` extension: a wiring mistake, 500.
     /// (A layer built with `with_claims::<T>()` serves `Authenticated<T>` only; one built
@@ -88,9 +92,11 @@ impl AuthRejection {
         match self {
             Self::MissingCredentials => StatusCode::UNAUTHORIZED,
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            Self::InvalidToken(VerifyError::KeysUnavailable) | Self::KeysUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::InvalidToken(
+                VerifyError::KeysUnavailable | VerifyError::RevocationsUnavailable,
+            )
+            | Self::KeysUnavailable
+            | Self::RevocationsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             Self::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             Self::MissingVerifier => StatusCode::INTERNAL_SERVER_ERROR,
@@ -107,10 +113,15 @@ impl AuthRejection {
     pub fn error_code(&self) -> Option<&'static str> {
         match self {
             Self::InvalidRequest(_) => Some("invalid_request"),
-            Self::InvalidToken(VerifyError::KeysUnavailable) => None,
+            Self::InvalidToken(
+                VerifyError::KeysUnavailable | VerifyError::RevocationsUnavailable,
+            ) => None,
             Self::InvalidToken(_) => Some("invalid_token"),
             Self::InsufficientScope { .. } => Some("insufficient_scope"),
-            Self::MissingCredentials | Self::KeysUnavailable | Self::MissingVerifier => None,
+            Self::MissingCredentials
+            | Self::KeysUnavailable
+            | Self::RevocationsUnavailable
+            | Self::MissingVerifier => None,
         }
     }
 
@@ -129,6 +140,7 @@ impl AuthRejection {
             Self::InvalidToken(err) => err.kind(),
             Self::InsufficientScope { .. } => "insufficient_scope",
             Self::KeysUnavailable => "keys_unavailable",
+            Self::RevocationsUnavailable => "revocations_unavailable",
             Self::MissingVerifier => "missing_verifier",
         }
     }
@@ -186,9 +198,7 @@ impl AuthRejection {
     fn body_error(&self) -> &'static str {
         match self {
             Self::MissingCredentials => "missing_credentials",
-            Self::KeysUnavailable | Self::InvalidToken(VerifyError::KeysUnavailable) => {
-                "temporarily_unavailable"
-            }
+            other if other.status() == StatusCode::SERVICE_UNAVAILABLE => "temporarily_unavailable",
             Self::MissingVerifier => "server_error",
             other => other.error_code().unwrap_or("server_error"),
         }
@@ -203,11 +213,11 @@ impl AuthRejection {
                 kind = self.kind(),
                 "Authenticated extractor found no claims of its type and no verifier: add an AuthLayer (one built with_claims::<T>() serves only Authenticated<T>; AuthLayer::new serves every type) or an Extension(Arc<Verifier>)",
             ),
-            Self::KeysUnavailable | Self::InvalidToken(VerifyError::KeysUnavailable) => {
+            other if other.status() == StatusCode::SERVICE_UNAVAILABLE => {
                 tracing::warn!(
                     target: "gatepass::http",
                     kind = self.kind(),
-                    "request refused: verification keys unavailable",
+                    "request refused: {other}",
                 );
             }
             Self::InvalidRequest(reason) => tracing::debug!(
@@ -246,6 +256,7 @@ impl From<VerifyError> for AuthRejection {
     fn from(err: VerifyError) -> Self {
         match err {
             VerifyError::KeysUnavailable => Self::KeysUnavailable,
+            VerifyError::RevocationsUnavailable => Self::RevocationsUnavailable,
             err => Self::InvalidToken(err),
         }
     }
@@ -267,6 +278,9 @@ impl fmt::Display for AuthRejection {
                 f.write_str("the token does not grant the scope this resource requires")
             }
             Self::KeysUnavailable => f.write_str("the verification keys are unavailable"),
+            Self::RevocationsUnavailable => {
+                f.write_str("the revocation list is unavailable; retry shortly")
+            }
             Self::MissingVerifier => f.write_str("authentication is not configured for this route"),
         }
     }
@@ -301,6 +315,9 @@ impl IntoResponse for AuthRejection {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(challenge) = self.www_authenticate() {
             headers.insert(WWW_AUTHENTICATE, challenge);
+        }
+        if self.status() == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }

@@ -35,6 +35,37 @@ impl<'a> RevocationQuery<'a> {
 pub trait RevocationView: Send + Sync + fmt::Debug {
     /// `Some(reason)` if the token is revoked.
     fn check(&self, query: &RevocationQuery<'_>) -> Option<Revoked>;
+
+    /// Whether the answers of [`check`](Self::check) can be trusted now. A view that is
+    /// its own source of truth (the in-memory list) is always [`ViewHealth::Current`],
+    /// the default; a mirror of a shared store (the Redis store's) reports how far it may
+    /// lag. The verifier rejects a token that `check` does not find revoked with
+    /// [`VerifyError::RevocationsUnavailable`](crate::VerifyError::RevocationsUnavailable)
+    /// while the view is [`ViewHealth::Unavailable`].
+    fn health(&self) -> ViewHealth {
+        ViewHealth::Current
+    }
+}
+
+/// Whether a [`RevocationView`] can vouch for its answers.
+///
+/// ```
+/// use gatepass::{RevocationList, RevocationView, ViewHealth};
+/// // The in-memory list is the source of truth: always current.
+/// assert_eq!(RevocationList::new().health(), ViewHealth::Current);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ViewHealth {
+    /// The view is its own source of truth, or a mirror that was last known in sync with
+    /// its source less than its staleness bound ago.
+    Current,
+    /// A mirror out of sync for longer than its staleness bound that still answers
+    /// because its operator chose to fail open: revocations made elsewhere since then may
+    /// be missing. Verifiers accept tokens it does not find revoked.
+    Stale,
+    /// A mirror out of sync for longer than its staleness bound: verifiers fail closed.
+    Unavailable,
 }
 
 /// A subject's "log out everywhere" cut-off: tokens issued strictly before `before` are
@@ -251,6 +282,10 @@ impl RevocationView for RevocationList {
 impl<V: RevocationView + ?Sized> RevocationView for std::sync::Arc<V> {
     fn check(&self, query: &RevocationQuery<'_>) -> Option<Revoked> {
         (**self).check(query)
+    }
+
+    fn health(&self) -> ViewHealth {
+        (**self).health()
     }
 }
 

@@ -7,13 +7,17 @@ mod file;
 mod journal;
 mod list;
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 mod store;
 mod table;
 
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisOptions, RedisStore, StalePolicy};
 pub use file::FileStore;
 pub use list::{
     RevocationCounts, RevocationList, RevocationQuery, RevocationSnapshot, RevocationView,
-    SubjectCutoff,
+    SubjectCutoff, ViewHealth,
 };
 pub use memory::MemoryStore;
 pub use store::{

@@ -26,8 +26,11 @@ pub enum StoreError {
     Locked(String),
     /// Reading or writing durable state failed.
     Io(String),
-    /// Durable state is corrupt beyond a torn last record.
+    /// Durable state is corrupt beyond a torn last record, or a shared store answered
+    /// something it could not have written.
     Corrupt(String),
+    /// The store's settings are invalid (a bad URL, a contradictory option).
+    Config(String),
 }
 
 impl fmt::Display for StoreError {
@@ -37,6 +40,7 @@ impl fmt::Display for StoreError {
             Self::Locked(why) => write!(f, "session store is in use by another process: {why}"),
             Self::Io(why) => write!(f, "session store I/O failed: {why}"),
             Self::Corrupt(why) => write!(f, "session store is corrupt: {why}"),
+            Self::Config(why) => write!(f, "invalid session store configuration: {why}"),
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::crypto::{Algorithm, AlgorithmSet};
 use crate::error::{Claim, ConfigError, VerifyError};
 use crate::keys::KeySource;
-use crate::revocation::{RevocationQuery, RevocationView};
+use crate::revocation::{RevocationQuery, RevocationView, ViewHealth};
 
 /// Default clock-skew leeway (CONTRACT §3).
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
@@ -517,6 +517,11 @@ impl Verifier {
             if let Some(reason) = view.check(&query) {
                 return Err(VerifyError::Revoked(reason));
             }
+            // A lagging mirror's "not revoked" is not an answer: fail closed (its
+            // "revoked" above stands, since revocations are never taken back).
+            if view.health() == ViewHealth::Unavailable {
+                return Err(VerifyError::RevocationsUnavailable);
+            }
         }
         Ok(Checked {
             iss,
@@ -536,4 +541,67 @@ impl Verifier {
 fn custom_claims<C: DeserializeOwned>(custom: CustomClaims) -> Result<C, VerifyError> {
     serde_json::from_value(serde_json::Value::Object(custom))
         .map_err(|_| VerifyError::InvalidClaim(Claim::Custom))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU8, Ordering};
+
+    use super::*;
+    use crate::error::Revoked;
+    use crate::keys::{SigningKey, VerificationKeys};
+    use crate::revocation::RevocationList;
+    use crate::token::Issuer;
+
+    /// A mirror whose health the test sets, over a real list.
+    #[derive(Debug, Default)]
+    struct Mirror {
+        list: RevocationList,
+        health: AtomicU8,
+    }
+
+    impl RevocationView for Mirror {
+        fn check(&self, query: &RevocationQuery<'_>) -> Option<Revoked> {
+            self.list.check(query)
+        }
+
+        fn health(&self) -> ViewHealth {
+            match self.health.load(Ordering::SeqCst) {
+                0 => ViewHealth::Current,
+                1 => ViewHealth::Stale,
+                _ => ViewHealth::Unavailable,
+            }
+        }
+    }
+
+    #[test]
+    fn an_unavailable_view_fails_closed_but_a_known_revocation_still_says_revoked() {
+        let key = Arc::new(SigningKey::generate(Algorithm::EdDSA).unwrap());
+        let issuer = Issuer::new(key.clone(), "i", "a");
+        let live = issuer.access_token("alice").issue().unwrap();
+        let dead = issuer.access_token("alice").issue().unwrap();
+        let mirror = Arc::new(Mirror::default());
+        mirror.list.revoke_token(&dead.jti, u64::MAX);
+        let verifier = Verifier::builder(
+            VerificationKeys::new([key.verifying_key().clone()]),
+            "i",
+            "a",
+        )
+        .revocations(mirror.clone())
+        .build()
+        .unwrap();
+        let verify = |token: &str| {
+            verifier
+                .verify_access(token)
+                .map(|_| ())
+                .map_err(|e| e.kind())
+        };
+
+        assert_eq!(verify(&live.token), Ok(()));
+        mirror.health.store(1, Ordering::SeqCst); // stale, operator chose fail-open
+        assert_eq!(verify(&live.token), Ok(()));
+        mirror.health.store(2, Ordering::SeqCst);
+        assert_eq!(verify(&live.token), Err("revocations_unavailable"));
+        assert_eq!(verify(&dead.token), Err("revoked"));
+    }
 }

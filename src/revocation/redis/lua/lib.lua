@@ -1,0 +1,36 @@
+-- gatepass: helpers prepended to every script.
+--
+-- Times are unix seconds from the application's clock, passed in ARGV, never Redis's own:
+-- every decision is the application's, and TTLs only collect garbage. All arithmetic on
+-- stored numbers stays below 2^53, where Lua's doubles are exact.
+
+-- Drop the revocations of `zset` dead by `now` (score <= now); members of `hash`, if
+-- given, go with them. Returns how many went.
+local function trim(zset, now, hash)
+  if hash then
+    local dead = redis.call('ZRANGEBYSCORE', zset, '-inf', now)
+    for i = 1, #dead, 500 do
+      redis.call('HDEL', hash, unpack(dead, i, math.min(i + 499, #dead)))
+    end
+  end
+  return redis.call('ZREMRANGEBYSCORE', zset, '-inf', now)
+end
+
+-- Let `key` live at least `ttl` more seconds, never shorter than it already would. Every
+-- key these scripts write carries a TTL, so "no TTL" (-1) means "created just now".
+local function keep(key, ttl)
+  local left = redis.call('TTL', key)
+  if left == -1 or left < tonumber(ttl) then
+    redis.call('EXPIRE', key, ttl)
+  end
+end
+
+-- Revoke `member` of `zset` until `until_` (an existing later time wins), and tell every
+-- node's mirror on `channel`.
+local function revoke(zset, member, until_, ttl, now, channel, message)
+  trim(zset, now)
+  redis.call('ZADD', zset, 'GT', until_, member)
+  keep(zset, ttl)
+  redis.call('PUBLISH', channel, message)
+end
+

@@ -1,0 +1,314 @@
+//! The node-local mirror of the revocations in Redis: what verification reads, with no
+//! network round trip. Fed by the revocation channel, loaded in full at start-up and after
+//! every reconnect; it knows how long ago it was last known in sync, and says so through
+//! [`RevocationView::health`].
+//!
+//! Revocations only ever accumulate until they expire (nothing is un-revoked), so every
+//! update is a merge that keeps the later time: applying a message twice, or a message
+//! and a snapshot in either order, gives the same list. That is why a re-sync merges the
+//! snapshot instead of replacing the list: an entry the snapshot lacks (Redis lost it)
+//! stays enforced here until it expires.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::options::StalePolicy;
+use crate::clock::{Clock, UnixTime};
+use crate::error::Revoked;
+use crate::revocation::list::{
+    RevocationList, RevocationQuery, RevocationSnapshot, RevocationView, ViewHealth,
+};
+
+/// One revocation as published on the channel (see the scripts in `lua/`):
+/// `t <until> <jti>`, `s <until> <sid>` or `u <before> <until|+inf> <sub>`; the id comes
+/// last, so it may contain spaces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Event {
+    Token {
+        jti: String,
+        until: UnixTime,
+    },
+    Session {
+        sid: String,
+        until: UnixTime,
+    },
+    Subject {
+        sub: String,
+        before: UnixTime,
+        until: Option<UnixTime>,
+    },
+}
+
+/// A prune time as Redis writes it: an integer, or `inf` for "kept until replaced".
+pub(super) fn parse_until(text: &str) -> Option<Option<UnixTime>> {
+    match text {
+        "inf" | "+inf" => Some(None),
+        _ => text.parse().ok().map(Some),
+    }
+}
+
+impl Event {
+    pub(super) fn parse(payload: &[u8]) -> Option<Self> {
+        let text = std::str::from_utf8(payload).ok()?;
+        let (kind, rest) = text.split_once(' ')?;
+        match kind {
+            "t" | "s" => {
+                let (until, id) = rest.split_once(' ')?;
+                let until = parse_until(until)??;
+                Some(if kind == "t" {
+                    Self::Token {
+                        jti: id.to_owned(),
+                        until,
+                    }
+                } else {
+                    Self::Session {
+                        sid: id.to_owned(),
+                        until,
+                    }
+                })
+            }
+            "u" => {
+                let (before, rest) = rest.split_once(' ')?;
+                let (until, sub) = rest.split_once(' ')?;
+                Some(Self::Subject {
+                    sub: sub.to_owned(),
+                    before: before.parse().ok()?,
+                    until: parse_until(until)?,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The mirror: a revocation list plus when it was last known to match Redis.
+pub(super) struct Mirror {
+    list: Arc<RevocationList>,
+    clock: Arc<dyn Clock>,
+    staleness_bound: u64,
+    policy: StalePolicy,
+    /// Clock time at which the mirror was last known in sync (a load, or an answered
+    /// heartbeat on a subscription that has been up since a load).
+    synced_at: AtomicU64,
+    /// The latest `prune(now)`: an entry dead by then that arrives late (a message that
+    /// crossed the prune) is dead still, and is not added back. Held while updating.
+    pruned: Mutex<UnixTime>,
+}
+
+impl fmt::Debug for Mirror {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mirror")
+            .field("counts", &self.list.counts())
+            .field("lag_secs", &self.lag())
+            .field("health", &self.health())
+            .finish()
+    }
+}
+
+impl Mirror {
+    pub(super) fn new(clock: Arc<dyn Clock>, staleness_bound: u64, policy: StalePolicy) -> Self {
+        let now = clock.now();
+        Self {
+            list: Arc::new(RevocationList::new()),
+            clock,
+            staleness_bound,
+            policy,
+            synced_at: AtomicU64::new(now),
+            pruned: Mutex::new(0),
+        }
+    }
+
+    pub(super) fn list(&self) -> &Arc<RevocationList> {
+        &self.list
+    }
+
+    pub(super) fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+
+    pub(super) fn mark_synced(&self) {
+        self.synced_at.store(self.clock.now(), Ordering::SeqCst);
+    }
+
+    /// Seconds since the mirror was last known in sync.
+    pub(super) fn lag(&self) -> u64 {
+        self.clock
+            .now()
+            .saturating_sub(self.synced_at.load(Ordering::SeqCst))
+    }
+
+    pub(super) fn policy(&self) -> StalePolicy {
+        self.policy
+    }
+
+    fn pruned(&self) -> MutexGuard<'_, UnixTime> {
+        self.pruned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn apply_locked(&self, pruned: UnixTime, event: Event) {
+        match event {
+            Event::Token { jti, until } if until > pruned => self.list.revoke_token(&jti, until),
+            Event::Session { sid, until } if until > pruned => {
+                self.list.revoke_session(&sid, until);
+            }
+            Event::Subject { sub, before, until } if until.is_none_or(|t| t > pruned) => {
+                self.list.revoke_subject(&sub, before, until);
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn apply(&self, event: Event) {
+        let pruned = self.pruned();
+        self.apply_locked(*pruned, event);
+    }
+
+    /// Merge a full load into the list (see the module notes for why not replace).
+    pub(super) fn merge(&self, snapshot: RevocationSnapshot) {
+        let pruned = self.pruned();
+        let events = snapshot
+            .tokens
+            .into_iter()
+            .map(|(jti, until)| Event::Token { jti, until })
+            .chain(
+                (snapshot.sessions.into_iter()).map(|(sid, until)| Event::Session { sid, until }),
+            )
+            .chain(
+                snapshot
+                    .subjects
+                    .into_iter()
+                    .map(|(sub, c)| Event::Subject {
+                        sub,
+                        before: c.before,
+                        until: c.until,
+                    }),
+            );
+        for event in events {
+            self.apply_locked(*pruned, event);
+        }
+    }
+
+    /// Drop every entry dead by `now`, and refuse late arrivals of such entries.
+    pub(super) fn prune(&self, now: UnixTime) -> usize {
+        let mut pruned = self.pruned();
+        *pruned = (*pruned).max(now);
+        self.list.prune(now)
+    }
+}
+
+impl RevocationView for Mirror {
+    fn check(&self, query: &RevocationQuery<'_>) -> Option<Revoked> {
+        self.list.check(query)
+    }
+
+    fn health(&self) -> ViewHealth {
+        if self.lag() <= self.staleness_bound {
+            ViewHealth::Current
+        } else if self.policy == StalePolicy::FailOpen {
+            ViewHealth::Stale
+        } else {
+            ViewHealth::Unavailable
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[test]
+    fn events_parse_with_ids_that_contain_spaces() {
+        assert_eq!(
+            Event::parse(b"t 100 a b"),
+            Some(Event::Token {
+                jti: "a b".into(),
+                until: 100
+            })
+        );
+        assert_eq!(
+            Event::parse(b"s 7 sid"),
+            Some(Event::Session {
+                sid: "sid".into(),
+                until: 7
+            })
+        );
+        assert_eq!(
+            Event::parse(b"u 5 +inf alice smith"),
+            Some(Event::Subject {
+                sub: "alice smith".into(),
+                before: 5,
+                until: None
+            })
+        );
+        assert_eq!(
+            Event::parse(b"u 5 9 bob"),
+            Some(Event::Subject {
+                sub: "bob".into(),
+                before: 5,
+                until: Some(9)
+            })
+        );
+        for bad in [
+            &b"x 1 a"[..],
+            b"t nope a",
+            b"t 1",
+            b"u 1 2",
+            b"t +inf a",
+            b"\xff 1 a",
+        ] {
+            assert_eq!(Event::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn health_follows_the_staleness_bound_and_the_policy() {
+        let clock = Arc::new(ManualClock::new(1000));
+        let closed = Mirror::new(clock.clone(), 30, StalePolicy::FailClosed);
+        let open = Mirror::new(clock.clone(), 30, StalePolicy::FailOpen);
+        clock.advance(30);
+        assert_eq!(closed.health(), ViewHealth::Current);
+        clock.advance(1);
+        assert_eq!(closed.health(), ViewHealth::Unavailable);
+        assert_eq!(open.health(), ViewHealth::Stale);
+        closed.mark_synced();
+        assert_eq!(closed.health(), ViewHealth::Current);
+    }
+
+    #[test]
+    fn a_merge_never_drops_what_the_mirror_already_knows() {
+        let mirror = Mirror::new(Arc::new(ManualClock::new(0)), 30, StalePolicy::FailClosed);
+        mirror.apply(Event::Token {
+            jti: "seen-by-message".into(),
+            until: 50,
+        });
+        let mut snapshot = RevocationSnapshot::default();
+        snapshot.tokens.push(("loaded".into(), 60));
+        mirror.merge(snapshot);
+        let revoked = |jti| mirror.check(&RevocationQuery::new(jti, None, "u", 0));
+        assert_eq!(revoked("seen-by-message"), Some(Revoked::Token));
+        assert_eq!(revoked("loaded"), Some(Revoked::Token));
+    }
+
+    #[test]
+    fn a_message_that_crosses_a_prune_does_not_bring_a_dead_entry_back() {
+        let mirror = Mirror::new(Arc::new(ManualClock::new(0)), 30, StalePolicy::FailClosed);
+        mirror.apply(Event::Token {
+            jti: "a".into(),
+            until: 50,
+        });
+        assert_eq!(mirror.prune(60), 1);
+        mirror.apply(Event::Token {
+            jti: "a".into(),
+            until: 50,
+        });
+        mirror.apply(Event::Token {
+            jti: "b".into(),
+            until: 61,
+        });
+        assert_eq!(mirror.list().counts().tokens, 1);
+    }
+}
