@@ -12,7 +12,7 @@
 //       set's one secret through importJWK. typ must be at+jwt; iss, sub, aud, exp, iat,
 //       jti are required; the algorithms allowed are the keys' own.
 //   {"op": "sign", "jwk": PRIVATE_JWK | null, "header", "claims"}
-//       -> {"ok": true, "token"}: importJWK + CompactSign with exactly this header; alg
+//       -> {"ok": true, "token"}: importJWK + SignJWT with exactly this header; alg
 //       "none" with a null jwk is jose's own UnsecuredJWT.
 //   {"op": "generate", "keys": [{"alg", "with_alg": bool}], "tokens": [{"key", "header", "claims"}]}
 //       -> {"ok": true, "private": [JWK...], "jwks": {"keys": [...]}, "tokens": [...]}
@@ -25,7 +25,6 @@ import { createRequire } from 'node:module';
 import * as jose from 'jose';
 
 const REQUIRED = ['iss', 'sub', 'aud', 'exp', 'iat', 'jti'];
-const encoder = new TextEncoder();
 
 function joseVersion() {
   // jose's package.json is not exported; read it next to the resolved entry point.
@@ -59,12 +58,11 @@ async function verify(op) {
 }
 
 async function sign(op) {
-  const payload = encoder.encode(JSON.stringify(op.claims));
   if (op.header.alg === 'none' && op.jwk === null) {
     return { token: new jose.UnsecuredJWT(op.claims).encode() };
   }
   const key = await jose.importJWK(op.jwk, op.header.alg);
-  return { token: await new jose.CompactSign(payload).setProtectedHeader(op.header).sign(key) };
+  return { token: await new jose.SignJWT(op.claims).setProtectedHeader(op.header).sign(key) };
 }
 
 async function generate(op) {
@@ -97,9 +95,7 @@ async function generate(op) {
   const tokens = [];
   for (const t of op.tokens) {
     const header = { ...t.header, kid: privates[t.key].kid, alg: privates[t.key].alg };
-    tokens.push(await new jose.CompactSign(encoder.encode(JSON.stringify(t.claims)))
-      .setProtectedHeader(header)
-      .sign(signing[t.key]));
+    tokens.push(await new jose.SignJWT(t.claims).setProtectedHeader(header).sign(signing[t.key]));
   }
   return { private: privates, jwks: { keys: publics }, tokens };
 }

@@ -16,8 +16,9 @@ so one run answers every check of a test. The ops:
       required: what a careful resource server does with each library.
   {"op": "sign", "lib": "pyjwt"|"jwcrypto", "jwk": PRIVATE_JWK | null,
    "header": {...}, "claims": {...}}
-      -> {"ok": true, "token": T}. The header is written as given (alg "none" with a null
-      jwk makes the library's own unsecured JWS); PyJWT adds nothing (no default typ).
+      -> {"ok": true, "token": T}, made with the library's JWT API (jwt.encode, jwcrypto's
+      JWT.make_signed_token) and exactly this header: PyJWT's default typ is suppressed,
+      and alg "none" with a null jwk is the library's own unsecured JWS.
   {"op": "generate", "lib": "jwcrypto", "keys": [{"kty", "crv"|"size", "alg"?, "kid"?}],
    "tokens": [{"key": INDEX, "header": {...}, "claims": {...}}]}
       -> {"ok": true, "jwks": PUBLIC_JWKS, "tokens": [T, ...]}: fresh keys (kid = the
@@ -31,9 +32,7 @@ from importlib.metadata import version
 
 import jwt
 from jwcrypto import jwk as jc_jwk
-from jwcrypto import jws as jc_jws
 from jwcrypto import jwt as jc_jwt
-from jwcrypto.common import json_encode
 
 REQUIRED = ["iss", "sub", "aud", "exp", "iat", "jti"]
 ACCESS_TYPES = ("at+jwt", "application/at+jwt")
@@ -105,12 +104,11 @@ def pyjwt_sign(op):
 
 
 def jwcrypto_token(key, header, claims):
-    payload = json.dumps(claims, separators=(",", ":")).encode()
-    signer = jc_jws.JWS(payload)
-    if header["alg"] == "none":
-        signer.allowed_algs = ["none"]
-    signer.add_signature(key, None, protected=json_encode(header))
-    return signer.serialize(compact=True)
+    # jwcrypto's JWT API; "none" must be allowed explicitly, as jwcrypto insists.
+    algs = ["none"] if header["alg"] == "none" else None
+    token = jc_jwt.JWT(header=header, claims=claims, algs=algs)
+    token.make_signed_token(key)
+    return token.serialize()
 
 
 def jwcrypto_sign(op):
