@@ -10,7 +10,8 @@
 //! other than the pinned ones, fail the tests with the install commands: never a skip.
 //!
 //! Here: what gatepass issues, verified by the others. `into_gatepass`: what the others
-//! sign and generate, verified and loaded by gatepass.
+//! sign and generate, verified and loaded by gatepass. `strictness`: validly signed tokens
+//! gatepass refuses and some of the others accept (docs/STANDARDS.md's table).
 
 #[path = "interop/harness.rs"]
 mod harness;
@@ -18,6 +19,8 @@ mod harness;
 mod into_gatepass;
 #[path = "interop/keysets.rs"]
 mod keysets;
+#[path = "interop/strictness.rs"]
+mod strictness;
 
 use std::process::Command;
 

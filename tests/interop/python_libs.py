@@ -32,6 +32,7 @@ from importlib.metadata import version
 
 import jwt
 from jwcrypto import jwk as jc_jwk
+from jwcrypto import jws as jc_jws
 from jwcrypto import jwt as jc_jwt
 
 REQUIRED = ["iss", "sub", "aud", "exp", "iat", "jti"]
@@ -71,7 +72,8 @@ def jwcrypto_verify(op):
     keys = jc_jwk.JWKSet()
     for entry in op["jwks"]["keys"]:
         keys.add(jc_jwk.JWK(**entry))
-    kid = jwt.get_unverified_header(op["token"]).get("kid")
+    # The kid from jwcrypto's own parse (not PyJWT's, whose decoding differs).
+    kid = jc_jws.JWS.from_jose_token(op["token"]).jose_header.get("kid")
     key = keys.get_key(kid) if kid is not None else None
     if key is None:
         raise ValueError(f"no key for kid {kid!r}")
