@@ -30,7 +30,7 @@ use serde_json::{json, Value};
 use crate::support::*;
 pub use harness::{interop_script, pyjwt_verify_via_jwks_url, python};
 use harness::{node_batch, python_batch, tamper_claims, verdict, JsonServer, Matrix};
-use keysets::{issue_cli, KeysetFile, Keysets};
+use keysets::{issue_cli, KeysetFile, Keysets, ROLE};
 
 const PYTHON_LIBS: [&str; 2] = ["pyjwt", "jwcrypto"];
 
@@ -54,7 +54,7 @@ fn with_lib(op: &Value, lib: &str) -> Value {
 fn accepted_as(result: &Value, sub: &str) -> Result<(), String> {
     let verified = verdict(result)?;
     let (header, claims) = (&verified["header"], &verified["claims"]);
-    if claims["sub"] != sub || claims["role"] != "reader" || header["typ"] != "at+jwt" {
+    if claims["sub"] != sub || claims["role"] != ROLE || header["typ"] != "at+jwt" {
         return Err(format!("verified, but header {header} claims {claims}"));
     }
     if !claims["sid"].is_string() || !claims["jti"].is_string() {
@@ -83,7 +83,7 @@ fn gatepass_tokens_verify_in_pyjwt_jwcrypto_and_jose_with_the_published_jwks() {
         let sub = format!("lib-{alg}");
         let issued = Issuer::new(file.keyset.signing_key(&selector).unwrap(), ISS, AUD)
             .access_token(&sub)
-            .claim("role", "reader")
+            .claim("role", ROLE)
             .unwrap()
             .issue()
             .unwrap();
@@ -230,7 +230,7 @@ fn pyjwt_verifies_cli_tokens_against_the_cli_jwks() {
         );
         let claims: Value = serde_json::from_slice(&py.stdout).unwrap();
         assert_eq!(claims["sub"], "py");
-        assert_eq!(claims["role"], "reader");
+        assert_eq!(claims["role"], ROLE);
         // And a tampered token is refused by PyJWT too (the test can fail).
         let py = pyjwt(&tamper_claims(&token));
         assert!(

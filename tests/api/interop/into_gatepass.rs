@@ -34,7 +34,9 @@ fn cases<'a>(keysets: &'a Keysets, lib: &str) -> Vec<Case<'a>> {
     for alg in Keysets::all_algs() {
         let file = keysets.file_for(alg);
         let entry = file.active(alg);
-        let sub = format!("{lib}-{alg}");
+        // Not ASCII: PyJWT and jwcrypto write it escaped (a surrogate pair for the emoji),
+        // jose as raw UTF-8; gatepass must read back the same string from both.
+        let sub = format!("{lib}-{alg}: Zoë 😀");
         let valid = claims_at(&sub, NOW, NOW + 300, AUD.into());
         let header = |typ: Option<&str>| match typ {
             Some(typ) => json!({ "alg": alg, "kid": entry["kid"], "typ": typ }),

@@ -15,6 +15,11 @@ use crate::support::*;
 pub const MAIN_ALGS: [&str; 3] = ["EdDSA", "ES256", "HS256"];
 pub const ALT_ALGS: [&str; 2] = ["ES384", "HS512"];
 
+/// The custom claim gatepass puts in its interop tokens: not ASCII, and outside the Basic
+/// Multilingual Plane, so a library that escapes (`\u00eb`, surrogate pairs) or not must
+/// give back the same string.
+pub const ROLE: &str = "reader: Zoë 😀";
+
 /// A keyset file as both sides see it: gatepass's parsed keyset, the raw private JWK
 /// entries a third-party library imports, and the JWK Set `gatepass jwks` prints.
 pub struct KeysetFile {
@@ -110,7 +115,7 @@ impl Keysets {
     }
 }
 
-/// `gatepass issue --alg ALG` with a `role` claim: one access token, signed now.
+/// `gatepass issue --alg ALG` with the [`ROLE`] claim: one access token, signed now.
 pub fn issue_cli(file: &KeysetFile, alg: &str, sub: &str) -> String {
     let keyset = file.path.to_str().unwrap();
     let out = run_str(&[
@@ -126,7 +131,7 @@ pub fn issue_cli(file: &KeysetFile, alg: &str, sub: &str) -> String {
         "--alg",
         alg,
         "--claim",
-        "role=\"reader\"",
+        &format!("role={}", serde_json::to_string(ROLE).unwrap()),
     ]);
     assert!(
         out.status.success(),
