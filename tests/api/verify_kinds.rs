@@ -53,7 +53,7 @@ fn cases() -> Vec<Case> {
         case("padded base64", format!("{}=", good), "malformed"),
         case(
             "claims not UTF-8",
-            craft_hs256(&ok_header, &not_utf8),
+            craft_hs256_bytes(&ok_header, &not_utf8),
             "malformed",
         ),
         case(
