@@ -17,8 +17,8 @@
 //   {"op": "generate", "keys": [{"alg", "with_alg": bool}], "tokens": [{"key", "header", "claims"}]}
 //       -> {"ok": true, "private": [JWK...], "jwks": {"keys": [...]}, "tokens": [...]}
 //       generateKeyPair / generateSecret (extractable) + exportJWK, kid = the RFC 7638
-//       thumbprint (calculateJwkThumbprint); "alg" is written into the JWKs only when
-//       with_alg; tokens are signed with the fresh keys.
+//       thumbprint (calculateJwkThumbprint); the private JWKs carry "alg", the public set
+//       only when with_alg; tokens are signed with the fresh keys.
 //   {"op": "thumbprint", "jwk"} -> {"ok": true, "thumbprint"}
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -41,8 +41,9 @@ async function verify(op) {
     audience: op.aud,
     typ: 'at+jwt',
     requiredClaims: REQUIRED,
-    algorithms: keys.map((k) => k.alg).filter(Boolean),
   };
+  const algorithms = keys.map((k) => k.alg).filter(Boolean);
+  if (algorithms.length > 0) options.algorithms = algorithms;
   let key;
   if (keys.length > 0 && keys.every((k) => k.kty === 'oct')) {
     const { kid } = jose.decodeProtectedHeader(op.token);
