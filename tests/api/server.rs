@@ -735,3 +735,34 @@ fn serve_refuses_bad_configuration_with_exit_2() {
     }
     drop(dir);
 }
+
+#[test]
+fn pyjwt_verifies_a_login_token_against_the_served_jwks() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&["--demo"], dir.path());
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let logs = server.logs();
+    let password = logs
+        .lines()
+        .find_map(|l| l.strip_prefix("demo password: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let reply = server.json(
+        "/auth/login",
+        &json!({"username": "demo", "password": password}),
+    );
+    assert_eq!(reply.status, 200);
+    let token = reply.json()["access_token"].as_str().unwrap().to_owned();
+    let url = format!("http://{}/.well-known/jwks.json", server.addr);
+    let claims = crate::interop::pyjwt_verify_via_jwks_url(&url, &token, "gatepass", "gatepass")
+        .unwrap_or_else(|e| panic!("PyJWT refused the server's token: {e}"));
+    assert_eq!(claims["claims"]["sub"], "demo");
+    // A tampered token is refused by PyJWT too (the check can fail).
+    let mut forged = token.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'Q' } else { 'A' });
+    assert!(
+        crate::interop::pyjwt_verify_via_jwks_url(&url, &forged, "gatepass", "gatepass").is_err()
+    );
+}

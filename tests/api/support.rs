@@ -110,6 +110,11 @@ pub fn b64(bytes: impl AsRef<[u8]>) -> String {
 
 /// Sign arbitrary header and claims JSON with the fixture's HS256 secret.
 pub fn craft_hs256(header: &str, claims: &str) -> String {
+    craft_hs256_bytes(header, claims.as_bytes())
+}
+
+/// [`craft_hs256`] for claims that are any bytes (not even UTF-8).
+pub fn craft_hs256_bytes(header: &str, claims: &[u8]) -> String {
     let input = format!("{}.{}", b64(header), b64(claims));
     let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, HS_SECRET);
     let tag = ring::hmac::sign(&key, input.as_bytes());

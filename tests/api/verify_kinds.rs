@@ -32,6 +32,9 @@ fn cases() -> Vec<Case> {
     let last = flipped.len() - 2;
     flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
     let deep = format!("{}1{}", "[".repeat(32), "]".repeat(32));
+    // "al\xFFce": 0xFF is never part of UTF-8 (RFC 8725 §3.7).
+    let mut not_utf8 = ok_claims.clone().into_bytes();
+    not_utf8[ok_claims.find("alice").unwrap() + 2] = 0xff;
     vec![
         case("three parts required", "abc.def".into(), "malformed"),
         case(
@@ -48,6 +51,11 @@ fn cases() -> Vec<Case> {
             "malformed",
         ),
         case("padded base64", format!("{}=", good), "malformed"),
+        case(
+            "claims not UTF-8",
+            craft_hs256_bytes(&ok_header, &not_utf8),
+            "malformed",
+        ),
         case(
             "over 8192 bytes",
             format!(
