@@ -45,7 +45,42 @@ fn per_call<R>(mut f: impl FnMut() -> R) -> (f64, f64) {
     )
 }
 
+/// `GATEPASS_PROFILE=OP:N`: run one operation N times and nothing else, for
+/// `valgrind --tool=callgrind` or `perf record` (instruction counts are reproducible on a
+/// noisy machine where timings are not: run N and 0 times and subtract).
+fn profile(spec: &str) {
+    let (op, n) = spec.split_once(':').unwrap_or((spec, "1000"));
+    let n: usize = n.parse().expect("N");
+    let alg = match op {
+        "hs256" | "ring-hmac" => Algorithm::HS256,
+        "es256" => Algorithm::ES256,
+        _ => Algorithm::EdDSA,
+    };
+    let case = Case::new(alg);
+    let list = revocation_list(if op == "revocation" { 1_000_000 } else { 0 });
+    let hmac = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, HS_SECRET);
+    let iat = now();
+    for i in 0..n {
+        match op {
+            "ring-hmac" => {
+                let ok = ring::hmac::verify(&hmac, &case.signing_input, &case.signature);
+                black_box(ok).expect("verifies");
+            }
+            "revocation" => {
+                let (jti, sid, sub) = (fake_uuid(i as u64, 3), session_id(i as u64, 4), "x");
+                black_box(list.check(&RevocationQuery::new(&jti, Some(&sid), sub, iat)));
+            }
+            _ => drop(black_box(
+                case.verifier.verify_access(&case.token).expect("verifies"),
+            )),
+        }
+    }
+}
+
 fn main() {
+    if let Ok(spec) = std::env::var("GATEPASS_PROFILE") {
+        return profile(&spec);
+    }
     let full = std::env::args().any(|a| a == "--bench");
     let mut out = String::from(
         "| operation | allocations per call | bytes allocated per call |\n|---|---|---|\n",
@@ -61,6 +96,15 @@ fn main() {
             per_call(|| case.verifier.verify_access(&case.token).expect("verifies")),
         );
     }
+    let eddsa = Case::new(Algorithm::EdDSA);
+    let cached = gatepass::Verifier::builder(verification_keys(&eddsa.key), ISS, AUD)
+        .cache(gatepass::TokenCache::new(100, std::time::Duration::from_secs(60)).expect("cache"))
+        .build()
+        .expect("verifier");
+    row(
+        "cache hit `verify_access`",
+        per_call(|| cached.verify_access(&eddsa.token).expect("verifies")),
+    );
     let case = Case::new(Algorithm::HS256);
     let key = jsonwebtoken::DecodingKey::from_secret(HS_SECRET);
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);

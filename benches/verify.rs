@@ -28,7 +28,7 @@ use axum::http::{header::AUTHORIZATION, HeaderValue, Request};
 use axum::routing::get;
 use axum::Router;
 use criterion::{BenchmarkId, Criterion};
-use gatepass::{Algorithm, AuthLayer, RevocationQuery, RevocationView};
+use gatepass::{Algorithm, AuthLayer, RevocationQuery, RevocationView, TokenCache, Verifier};
 use ring::signature::{self as ring_sig, KeyPair as _};
 use serde::Deserialize;
 use tower::ServiceExt as _;
@@ -100,7 +100,8 @@ fn bench_verify(c: &mut Criterion) {
                 let mut point = vec![4u8];
                 point.extend(case.jwk_bytes("x"));
                 point.extend(case.jwk_bytes("y"));
-                let key = ring_sig::UnparsedPublicKey::new(&ring_sig::ECDSA_P256_SHA256_FIXED, point);
+                let key =
+                    ring_sig::UnparsedPublicKey::new(&ring_sig::ECDSA_P256_SHA256_FIXED, point);
                 group.bench_function("ring", |b| {
                     b.iter(|| key.verify(black_box(message), black_box(signature)))
                 });
@@ -122,7 +123,11 @@ fn bench_verify(c: &mut Criterion) {
         }
 
         group.bench_function("gatepass", |b| {
-            b.iter(|| case.verifier.verify_access(black_box(&case.token)).expect("verifies"))
+            b.iter(|| {
+                case.verifier
+                    .verify_access(black_box(&case.token))
+                    .expect("verifies")
+            })
         });
 
         let key = jwt_key(&case);
@@ -145,6 +150,27 @@ fn bench_verify(c: &mut Criterion) {
         });
         group.finish();
     }
+}
+
+fn bench_cache(c: &mut Criterion) {
+    let case = Case::new(Algorithm::EdDSA);
+    let cached = Verifier::builder(verification_keys(&case.key), ISS, AUD)
+        .revocations(Arc::new(revocation_list(10_000)))
+        .cache(TokenCache::new(10_000, Duration::from_secs(60)).expect("cache"))
+        .build()
+        .expect("verifier");
+    cached.verify_access(&case.token).expect("verifies");
+    let mut group = c.benchmark_group("cache");
+    // A hit: HMAC of the token, table lookup, key still current, time checks, revocation
+    // check against a 10k-entry list, and the shared claims handed out.
+    group.bench_function("hit", |b| {
+        b.iter(|| {
+            cached
+                .verify_access(black_box(&case.token))
+                .expect("verifies")
+        })
+    });
+    group.finish();
 }
 
 fn bench_issue(c: &mut Criterion) {
@@ -207,9 +233,10 @@ fn bench_revocation(c: &mut Criterion, sizes: &[u64]) {
     let queries = live_queries(1 << 14);
     let iat = now();
     for &n in sizes {
-        let list = revocation_list(n);
         let mut i = 0usize;
-        group.bench_with_input(BenchmarkId::new("check", n), &list, |b, list| {
+        // Built inside: a filtered run (`--bench hs256`) skips the 1M-entry set-up.
+        group.bench_with_input(BenchmarkId::new("check", n), &n, |b, &n| {
+            let list = revocation_list(n);
             b.iter(|| {
                 i = (i + 1) & ((1 << 14) - 1);
                 let (jti, sid, sub) = &queries[i];
@@ -241,7 +268,29 @@ fn bench_axum(c: &mut Criterion) {
     let guarded = route().route_layer(AuthLayer::new(Arc::new(hs.verifier)));
     group.bench_function("bearer_hs256", |b| {
         b.iter(|| {
-            let response = runtime.block_on(guarded.clone().oneshot(request())).expect("ok");
+            let response = runtime
+                .block_on(guarded.clone().oneshot(request()))
+                .expect("ok");
+            assert_eq!(response.status(), 200);
+            response
+        })
+    });
+    let eddsa = Case::new(Algorithm::EdDSA);
+    let cached = Verifier::builder(verification_keys(&eddsa.key), ISS, AUD)
+        .cache(TokenCache::new(10_000, Duration::from_secs(60)).expect("cache"))
+        .build()
+        .expect("verifier");
+    let eddsa_bearer = HeaderValue::from_str(&format!("Bearer {}", eddsa.token)).expect("header");
+    let guarded = route().route_layer(AuthLayer::new(Arc::new(cached)));
+    group.bench_function("bearer_cached", |b| {
+        b.iter(|| {
+            let request = Request::get("/api/orders")
+                .header(AUTHORIZATION, eddsa_bearer.clone())
+                .body(Body::empty())
+                .expect("request");
+            let response = runtime
+                .block_on(guarded.clone().oneshot(request))
+                .expect("ok");
             assert_eq!(response.status(), 200);
             response
         })
@@ -251,12 +300,17 @@ fn bench_axum(c: &mut Criterion) {
 
 fn main() {
     let smoke = !std::env::args().any(|a| a == "--bench");
-    let mut c = Criterion::default()
+    let fonts = report::register_font();
+    let c = Criterion::default();
+    // Without a font plotters can lay out no text, so criterion's own charts go too.
+    let c = if fonts { c } else { c.without_plots() };
+    let mut c = c
         .warm_up_time(Duration::from_millis(700))
         .measurement_time(Duration::from_secs(3))
         .sample_size(60)
         .configure_from_args();
     bench_verify(&mut c);
+    bench_cache(&mut c);
     bench_issue(&mut c);
     let sizes: &[u64] = if smoke {
         &[1_000]
@@ -267,6 +321,6 @@ fn main() {
     bench_axum(&mut c);
     c.final_summary();
     if !smoke {
-        report::write();
+        report::write(fonts);
     }
 }
