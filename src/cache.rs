@@ -381,8 +381,8 @@ mod tests {
     #[test]
     fn clock_keeps_recently_used_entries_and_stays_bounded() {
         let cache = TokenCache::new(3, Duration::from_secs(600)).unwrap();
-        for (n, t) in ["a", "b", "c"].iter().enumerate() {
-            cache.insert(cache.digest(0, t), None, 9_999, 1_000, value(n as u32));
+        for (n, t) in [(0, "a"), (1, "b"), (2, "c")] {
+            cache.insert(cache.digest(0, t), None, 9_999, 1_000, value(n));
         }
         // a and c are used; b is not, so b is the one to go.
         assert!(get(&cache, "a", 1_001).is_some());
