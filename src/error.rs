@@ -505,6 +505,8 @@ pub enum ConfigError {
     EmptyIssuerOrAudience,
     /// A lifetime or limit of zero, or one that overflows the JSON-safe time range.
     InvalidDuration(&'static str),
+    /// The system random number generator failed (drawing a cache key).
+    Randomness,
 }
 
 impl fmt::Display for ConfigError {
@@ -518,6 +520,7 @@ impl fmt::Display for ConfigError {
                 f.write_str("the expected issuer and audience must not be empty")
             }
             Self::InvalidDuration(what) => write!(f, "invalid {what}"),
+            Self::Randomness => f.write_str("the system random number generator failed"),
         }
     }
 }

@@ -10,6 +10,7 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
+use serde_json::map::Entry;
 use serde_json::{Map, Value};
 
 /// The deepest nesting accepted; the top-level object is level 1 (CONTRACT §3).
@@ -21,33 +22,73 @@ pub(crate) const MAX_DEPTH: usize = 32;
 /// parsing so a deeply nested document is refused without recursing into it. Malformed
 /// JSON is left for the parser to reject.
 pub(crate) fn nests_deeper_than(json: &[u8], max: usize) -> bool {
+    scan(json, max).too_deep
+}
+
+/// What one pass over untrusted JSON learns before it is parsed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Scan {
+    /// Objects and arrays nest deeper than the limit.
+    pub(crate) too_deep: bool,
+    /// Members of the top-level object (commas at depth 1, plus one): a capacity hint,
+    /// exact for well-formed JSON and only a hint otherwise.
+    pub(crate) top_level_members: usize,
+}
+
+/// The depth scan of [`nests_deeper_than`], also counting top-level members.
+///
+/// String contents, most of a token's bytes, are skipped with `memchr2` (SIMD) to the
+/// next quote or backslash; only the bytes between strings are looked at one by one.
+pub(crate) fn scan(json: &[u8], max: usize) -> Scan {
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &byte in json {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if byte == b'\\' {
-                escaped = true;
-            } else if byte == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
+    let mut commas = 0usize;
+    let mut saw_member = false;
+    let mut i = 0usize;
+    while let Some(&byte) = json.get(i) {
+        i += 1;
         match byte {
-            b'"' => in_string = true,
+            b'"' => {
+                // Find the closing quote, stepping over escaped characters.
+                loop {
+                    let rest = json.get(i..).unwrap_or_default();
+                    match memchr::memchr2(b'"', b'\\', rest) {
+                        None => {
+                            i = json.len();
+                            break;
+                        }
+                        Some(at) => {
+                            let found = rest.get(at).copied();
+                            i += at + 1;
+                            if found == Some(b'\\') {
+                                i += 1; // the escaped byte, whatever it is
+                            } else {
+                                break;
+                            }
+                        }
+                    }
+                }
+                if depth == 1 {
+                    saw_member = true;
+                }
+            }
             b'{' | b'[' => {
                 depth += 1;
                 if depth > max {
-                    return true;
+                    return Scan {
+                        too_deep: true,
+                        top_level_members: 0,
+                    };
                 }
             }
             b'}' | b']' => depth = depth.saturating_sub(1),
+            b',' if depth == 1 => commas += 1,
             _ => {}
         }
     }
-    false
+    Scan {
+        too_deep: false,
+        top_level_members: if saw_member { commas + 1 } else { 0 },
+    }
 }
 
 /// Parse a strict JSON object (no duplicate members at any level). Depth must have been
@@ -69,7 +110,7 @@ impl<'de> Deserialize<'de> for StrictValue {
     }
 }
 
-struct StrictVisitor;
+pub(crate) struct StrictVisitor;
 
 impl<'de> Visitor<'de> for StrictVisitor {
     type Value = Value;
@@ -123,11 +164,16 @@ impl<'de> Visitor<'de> for StrictVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
-            if map.contains_key(&key) {
-                return Err(de::Error::custom(DuplicateMember(&key)));
+            // One hash per member: the entry both finds a duplicate and keeps the slot.
+            match map.entry(key) {
+                Entry::Occupied(slot) => {
+                    return Err(de::Error::custom(DuplicateMember(slot.key())));
+                }
+                Entry::Vacant(slot) => {
+                    let StrictValue(value) = access.next_value()?;
+                    slot.insert(value);
+                }
             }
-            let StrictValue(value) = access.next_value()?;
-            map.insert(key, value);
         }
         Ok(Value::Object(map))
     }

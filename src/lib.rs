@@ -33,6 +33,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+mod cache;
 mod clock;
 mod crypto;
 mod error;
@@ -70,6 +71,9 @@ pub use keys::{RotatedKey, RotationPolicy, RotationRefused, RotationReport, Sche
 pub use jwks::PublishedJwks;
 #[cfg(feature = "jwks-client")]
 pub use jwks::{FetchError, JwksClient, JwksClientBuilder, JwksClientError, JwksStatus};
+
+// The optional verified-token cache a verifier can keep.
+pub use cache::TokenCache;
 
 // Tokens: issue, verify, and the types in between.
 pub use token::{

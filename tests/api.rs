@@ -13,6 +13,8 @@ mod support;
 
 #[path = "api/attacks.rs"]
 mod attacks;
+#[path = "api/cache.rs"]
+mod cache;
 #[path = "api/cli_revoke.rs"]
 mod cli_revoke;
 #[path = "api/cli_users.rs"]

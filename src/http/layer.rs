@@ -258,7 +258,7 @@ impl<C, F> Config<C, F> {
                 Err(AuthRejection::MissingCredentials)
             };
         };
-        let verified = self.verifier.verify_access_as::<C>(token)?;
+        let verified = self.verifier.verify_access_typed::<C>(token)?;
         if let Some(required) = &self.scope {
             if !scope_tokens_granted(&verified.claims().custom, required) {
                 return Err(AuthRejection::InsufficientScope {

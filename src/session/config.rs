@@ -51,6 +51,9 @@ pub struct SessionConfig {
     pub event_key: Option<Vec<u8>>,
     /// The clock.
     pub clock: Arc<dyn Clock>,
+    /// A verified-token cache for the session verifier: `(capacity, TTL)`; `None` (the
+    /// default): no cache. See [`TokenCache`](crate::TokenCache).
+    pub token_cache: Option<(usize, Duration)>,
 }
 
 impl Default for SessionConfig {
@@ -66,6 +69,7 @@ impl Default for SessionConfig {
             leeway: Duration::ZERO,
             event_key: None,
             clock: Arc::new(SystemClock),
+            token_cache: None,
         }
     }
 }
@@ -123,6 +127,21 @@ impl SessionConfig {
     #[must_use]
     pub fn event_key(mut self, key: &[u8]) -> Self {
         self.event_key = Some(key.to_vec());
+        self
+    }
+
+    /// Give the session verifier a verified-token cache of `capacity` tokens kept at
+    /// most `ttl` each (see [`TokenCache`](crate::TokenCache); off by default).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use gatepass::SessionConfig;
+    /// let config = SessionConfig::default().token_cache(10_000, Duration::from_secs(60));
+    /// assert_eq!(config.token_cache, Some((10_000, Duration::from_secs(60))));
+    /// ```
+    #[must_use]
+    pub fn token_cache(mut self, capacity: usize, ttl: Duration) -> Self {
+        self.token_cache = Some((capacity, ttl));
         self
     }
 

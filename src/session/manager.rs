@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use serde::Serialize;
 
 use super::config::SessionConfig;
+use crate::cache::TokenCache;
 use crate::clock::UnixTime;
 use crate::error::{ConfigError, InvalidGrant, KeysetError, SessionError, VerifyError};
 use crate::events::Events;
@@ -168,12 +169,15 @@ impl SessionManager {
             Events::new(config.event_key.as_deref()).map_err(|_| SessionSetupError::Randomness)?;
         let issuer = Self::build_issuer(keyset, &config)?;
         let keys = Arc::new(ReloadableKeys::new(keyset.verification_keys()));
-        let verifier =
+        let mut builder =
             Verifier::builder_shared(keys.clone(), config.issuer.clone(), config.audience.clone())
                 .leeway(config.leeway)
                 .clock(config.clock.clone())
-                .revocations(store.revocations())
-                .build()?;
+                .revocations(store.revocations());
+        if let Some((capacity, ttl)) = config.token_cache {
+            builder = builder.cache(TokenCache::new(capacity, ttl)?);
+        }
+        let verifier = builder.build()?;
         Ok(Self {
             issuer: RwLock::new(Arc::new(issuer)),
             keys,
@@ -197,7 +201,15 @@ impl SessionManager {
     /// retiring keys (after a rotation step). Requests in flight finish with the old keys.
     pub fn update_keys(&self, keyset: &Keyset) -> Result<(), SessionSetupError> {
         let issuer = Self::build_issuer(keyset, &self.config)?;
-        self.keys.replace(keyset.verification_keys());
+        let keys = keyset.verification_keys();
+        if let Some(cache) = self.verifier.cache() {
+            // Entries of keys that are gone would never be served again (a hit re-checks
+            // its key); free them now rather than when CLOCK gets to them.
+            cache.retain_kids(|kid| {
+                kid.is_some_and(|kid| keys.iter().any(|k| k.kid() == Some(kid)))
+            });
+        }
+        self.keys.replace(keys);
         *self
             .issuer
             .write()

@@ -1,5 +1,7 @@
 //! From untrusted bytes to parsed parts: limits first, then strict base64url and JSON.
 
+use std::ops::Range;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::{Map, Value};
@@ -65,6 +67,7 @@ impl<'a> UntrustedToken<'a> {
     /// nothing else: not the signature, not a single claim.
     pub fn insecure_inspect(&self) -> Result<InsecureInspection, VerifyError> {
         let segments = Segments::split(self.raw)?;
+        decode(segments.signature)?;
         let header = segments.header_json()?;
         let claims = segments.claims_json()?;
         let header = json::parse_object(&header)
@@ -79,30 +82,49 @@ impl<'a> UntrustedToken<'a> {
     /// as [`parse`](Self::parse), and nothing about claims.
     pub(crate) fn parse_jws(&self) -> Result<ParsedJws<'a>, VerifyError> {
         let segments = Segments::split(self.raw)?;
-        let header_json = segments.header_json()?;
+        let mut buf = Vec::new();
+        let signature = decode_into(segments.signature, &mut buf)?;
+        let header_json = decode_into(segments.header, &mut buf)?;
+        check_depth(buf.get(header_json.clone()).unwrap_or_default())?;
         let payload = decode(segments.claims)?;
-        let header = ParsedHeader::parse(&header_json)?;
+        let header = ParsedHeader::parse(buf.get(header_json).unwrap_or_default())?;
         Ok(ParsedJws {
             signing_input: segments.signing_input,
             header,
             payload,
-            signature: segments.signature,
+            signature: buf.get(signature).unwrap_or_default().to_vec(),
         })
     }
 
     /// Parse everything the signature check and the claim checks need.
+    ///
+    /// The three segments are decoded into one buffer (one allocation, not three), in the
+    /// order of the checks: signature, header (and its depth), claims (and theirs).
     pub(crate) fn parse(&self, kind: TokenType) -> Result<ParsedToken<'a>, VerifyError> {
         let segments = Segments::split(self.raw)?;
-        let header_json = segments.header_json()?;
-        let claims_json = segments.claims_json()?;
-        let header = ParsedHeader::parse(&header_json)?;
-        let claims = RawClaims::parse(&claims_json, kind)
+        let mut buf = Vec::with_capacity(
+            decoded_len(segments.signature)
+                + decoded_len(segments.header)
+                + decoded_len(segments.claims),
+        );
+        let signature = decode_into(segments.signature, &mut buf)?;
+        let header_json = decode_into(segments.header, &mut buf)?;
+        check_depth(buf.get(header_json.clone()).unwrap_or_default())?;
+        let claims_json = decode_into(segments.claims, &mut buf)?;
+        let claims_bytes = buf.get(claims_json).unwrap_or_default();
+        let scan = json::scan(claims_bytes, json::MAX_DEPTH);
+        if scan.too_deep {
+            return Err(depth_error());
+        }
+        let header = ParsedHeader::parse(buf.get(header_json).unwrap_or_default())?;
+        let claims = RawClaims::parse_with_hint(claims_bytes, kind, scan.top_level_members)
             .map_err(|_| VerifyError::Malformed(Malformed::ClaimsJson))?;
         Ok(ParsedToken {
             signing_input: segments.signing_input,
             header,
             claims,
-            signature: segments.signature,
+            buf,
+            signature,
         })
     }
 }
@@ -114,7 +136,16 @@ pub(crate) struct ParsedToken<'a> {
     pub(crate) signing_input: &'a [u8],
     pub(crate) header: ParsedHeader,
     pub(crate) claims: RawClaims,
-    pub(crate) signature: Vec<u8>,
+    /// The decoded segments; `signature` is a range of it.
+    buf: Vec<u8>,
+    signature: Range<usize>,
+}
+
+impl ParsedToken<'_> {
+    /// The decoded signature.
+    pub(crate) fn signature(&self) -> &[u8] {
+        self.buf.get(self.signature.clone()).unwrap_or_default()
+    }
 }
 
 /// A JWS split and decoded, its payload left as octets.
@@ -131,7 +162,7 @@ struct Segments<'a> {
     signing_input: &'a [u8],
     header: &'a str,
     claims: &'a str,
-    signature: Vec<u8>,
+    signature: &'a str,
 }
 
 fn decode(part: &str) -> Result<Vec<u8>, VerifyError> {
@@ -140,16 +171,36 @@ fn decode(part: &str) -> Result<Vec<u8>, VerifyError> {
         .map_err(|_| VerifyError::Malformed(Malformed::Base64))
 }
 
+/// An upper bound of the decoded size of an unpadded base64url segment.
+fn decoded_len(part: &str) -> usize {
+    part.len() / 4 * 3 + 3
+}
+
+/// Decode `part` onto the end of `buf`; the range it landed in.
+fn decode_into(part: &str, buf: &mut Vec<u8>) -> Result<Range<usize>, VerifyError> {
+    let start = buf.len();
+    URL_SAFE_NO_PAD
+        .decode_vec(part, buf)
+        .map_err(|_| VerifyError::Malformed(Malformed::Base64))?;
+    Ok(start..buf.len())
+}
+
+fn depth_error() -> VerifyError {
+    VerifyError::TooLarge(TooLarge::Depth {
+        max: json::MAX_DEPTH,
+    })
+}
+
 fn check_depth(json: &[u8]) -> Result<(), VerifyError> {
     if json::nests_deeper_than(json, json::MAX_DEPTH) {
-        return Err(VerifyError::TooLarge(TooLarge::Depth {
-            max: json::MAX_DEPTH,
-        }));
+        return Err(depth_error());
     }
     Ok(())
 }
 
 impl<'a> Segments<'a> {
+    /// Exactly three non-empty segments; the signature is decoded first (by the caller),
+    /// as it always was.
     fn split(raw: &'a str) -> Result<Self, VerifyError> {
         let mut parts = raw.splitn(4, '.');
         let (Some(header), Some(claims), Some(signature), None) =
@@ -164,7 +215,6 @@ impl<'a> Segments<'a> {
             .as_bytes()
             .get(..header.len() + 1 + claims.len())
             .ok_or(VerifyError::Malformed(Malformed::Segments))?;
-        let signature = decode(signature)?;
         Ok(Self {
             signing_input,
             header,

@@ -9,10 +9,11 @@ use serde::de::DeserializeOwned;
 use super::claims::{AccessClaims, CustomClaims, RawClaims, RefreshClaims, Slot, TokenType};
 use super::header::{Header, HeaderAlg, ParsedHeader};
 use super::parse::{UntrustedToken, MAX_TOKEN_BYTES};
+use crate::cache::TokenCache;
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::crypto::{Algorithm, AlgorithmSet};
 use crate::error::{Claim, ConfigError, VerifyError};
-use crate::keys::KeySource;
+use crate::keys::{KeySource, VerifyingKey};
 use crate::revocation::{RevocationQuery, RevocationView, ViewHealth};
 
 /// Default clock-skew leeway (CONTRACT §3).
@@ -25,31 +26,114 @@ pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
 /// Only a [`Verifier`] creates one, so a `Verified<AccessClaims>` in a function signature
 /// is proof of verification, and a `Verified<RefreshClaims>` can never be passed where an
 /// access token is expected.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// A verification served by the [`TokenCache`] shares its header and claims with the
+/// cache: reading them, and cloning the `Verified` (as an axum extractor does), copies
+/// nothing; [`into_claims`](Self::into_claims) copies them only if the cache still holds
+/// them.
 pub struct Verified<T> {
+    repr: Repr<T>,
+}
+
+struct Parts<T> {
     header: Header,
     claims: T,
 }
 
+enum Repr<T> {
+    Owned(Parts<T>),
+    /// Shared with the cache; `unshare` copies the parts (captured where `T: Clone`).
+    Shared {
+        parts: Arc<Parts<T>>,
+        unshare: fn(&Parts<T>) -> Parts<T>,
+    },
+}
+
+fn unshare<T: Clone>(parts: &Parts<T>) -> Parts<T> {
+    Parts {
+        header: parts.header.clone(),
+        claims: parts.claims.clone(),
+    }
+}
+
 impl<T> Verified<T> {
+    fn owned(header: Header, claims: T) -> Self {
+        Self {
+            repr: Repr::Owned(Parts { header, claims }),
+        }
+    }
+
+    fn parts(&self) -> &Parts<T> {
+        match &self.repr {
+            Repr::Owned(parts) => parts,
+            Repr::Shared { parts, .. } => parts,
+        }
+    }
+
     /// The verified claims.
     pub fn claims(&self) -> &T {
-        &self.claims
+        &self.parts().claims
     }
 
     /// The token's header.
     pub fn header(&self) -> &Header {
-        &self.header
+        &self.parts().header
     }
 
     /// The claims, consuming the wrapper.
     pub fn into_claims(self) -> T {
-        self.claims
+        self.into_parts().1
     }
 
     /// Header and claims.
     pub fn into_parts(self) -> (Header, T) {
-        (self.header, self.claims)
+        let parts = match self.repr {
+            Repr::Owned(parts) => parts,
+            Repr::Shared { parts, unshare } => {
+                Arc::try_unwrap(parts).unwrap_or_else(|shared| unshare(&shared))
+            }
+        };
+        (parts.header, parts.claims)
+    }
+}
+
+impl<T: Clone> Verified<T> {
+    fn shared(parts: Arc<Parts<T>>) -> Self {
+        Self {
+            repr: Repr::Shared {
+                parts,
+                unshare: unshare::<T>,
+            },
+        }
+    }
+}
+
+impl<T: Clone> Clone for Verified<T> {
+    fn clone(&self) -> Self {
+        match &self.repr {
+            Repr::Owned(parts) => Self::owned(parts.header.clone(), parts.claims.clone()),
+            Repr::Shared { parts, unshare } => Self {
+                repr: Repr::Shared {
+                    parts: Arc::clone(parts),
+                    unshare: *unshare,
+                },
+            },
+        }
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Verified<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verified")
+            .field("header", self.header())
+            .field("claims", self.claims())
+            .finish()
+    }
+}
+
+impl<T: PartialEq> PartialEq for Verified<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.header() == other.header() && self.claims() == other.claims()
     }
 }
 
@@ -61,6 +145,7 @@ impl Verified<AccessClaims> {
     pub(crate) fn into_custom<C: DeserializeOwned>(
         self,
     ) -> Result<Verified<AccessClaims<C>>, VerifyError> {
+        let (header, claims) = self.into_parts();
         let AccessClaims {
             iss,
             sub,
@@ -71,10 +156,10 @@ impl Verified<AccessClaims> {
             jti,
             sid,
             custom,
-        } = self.claims;
-        Ok(Verified {
-            header: self.header,
-            claims: AccessClaims {
+        } = claims;
+        Ok(Verified::owned(
+            header,
+            AccessClaims {
                 iss,
                 sub,
                 aud,
@@ -85,7 +170,7 @@ impl Verified<AccessClaims> {
                 sid,
                 custom: custom_claims::<C>(custom)?,
             },
-        })
+        ))
     }
 }
 
@@ -119,6 +204,7 @@ pub struct Verifier {
     max_len: usize,
     clock: Arc<dyn Clock>,
     revocations: Option<Arc<dyn RevocationView>>,
+    cache: Option<TokenCache>,
 }
 
 impl fmt::Debug for Verifier {
@@ -132,6 +218,7 @@ impl fmt::Debug for Verifier {
             .field("allowed", &self.allowed)
             .field("max_len", &self.max_len)
             .field("revocations", &self.revocations)
+            .field("cache", &self.cache)
             .finish_non_exhaustive()
     }
 }
@@ -150,6 +237,7 @@ pub struct VerifierBuilder {
     max_len: usize,
     clock: Arc<dyn Clock>,
     revocations: Option<Arc<dyn RevocationView>>,
+    cache: Option<TokenCache>,
 }
 
 impl VerifierBuilder {
@@ -191,6 +279,14 @@ impl VerifierBuilder {
         self
     }
 
+    /// Keep verified tokens in `cache` (off by default): a token presented again is
+    /// answered without parsing or a signature check, while expiry, revocation and the
+    /// key's presence are still checked on every hit. See [`TokenCache`].
+    pub fn cache(mut self, cache: TokenCache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
     /// Build the verifier, refusing configurations that would weaken it.
     pub fn build(self) -> Result<Verifier, ConfigError> {
         if self.leeway > MAX_LEEWAY {
@@ -218,6 +314,7 @@ impl VerifierBuilder {
             max_len: self.max_len,
             clock: self.clock,
             revocations: self.revocations,
+            cache: self.cache,
         })
     }
 }
@@ -234,6 +331,26 @@ struct Checked {
     sid: Option<String>,
     gen: Option<u64>,
     custom: CustomClaims,
+}
+
+impl Checked {
+    fn into_access<C>(
+        self,
+        custom: impl FnOnce(CustomClaims) -> Result<C, VerifyError>,
+    ) -> Result<AccessClaims<C>, VerifyError> {
+        let custom = custom(self.custom)?;
+        Ok(AccessClaims {
+            iss: self.iss,
+            sub: self.sub,
+            aud: self.aud,
+            exp: self.exp,
+            iat: self.iat,
+            nbf: self.nbf,
+            jti: self.jti,
+            sid: self.sid,
+            custom,
+        })
+    }
 }
 
 impl Verifier {
@@ -264,6 +381,7 @@ impl Verifier {
             max_len: MAX_TOKEN_BYTES,
             clock: Arc::new(SystemClock),
             revocations: None,
+            cache: None,
         }
     }
 
@@ -293,7 +411,10 @@ impl Verifier {
         token: &str,
         now: UnixTime,
     ) -> Result<Verified<AccessClaims>, VerifyError> {
-        self.verify_access_as_at(token, now)
+        // The default claims type is the parsed map itself: no conversion.
+        self.verify_kind(token, TokenType::Access, now, |checked| {
+            checked.into_access(Ok)
+        })
     }
 
     /// Verify an access token now, deserializing the custom claims into `C`.
@@ -323,22 +444,37 @@ impl Verifier {
         token: &str,
         now: UnixTime,
     ) -> Result<Verified<AccessClaims<C>>, VerifyError> {
-        let (header, checked) = self.verify_raw(token, TokenType::Access, now)?;
-        let custom = custom_claims::<C>(checked.custom)?;
-        Ok(Verified {
+        if self.cache.is_some() {
+            // The cache holds the JSON map; convert from it.
+            let (header, claims) = self.verify_access_at(token, now)?.into_parts();
+            let claims = Checked::from_access(claims).into_access(custom_claims::<C>)?;
+            return Ok(Verified::owned(header, claims));
+        }
+        let (header, checked, _) = self.verify_raw(token, TokenType::Access, now)?;
+        Ok(Verified::owned(
             header,
-            claims: AccessClaims {
-                iss: checked.iss,
-                sub: checked.sub,
-                aud: checked.aud,
-                exp: checked.exp,
-                iat: checked.iat,
-                nbf: checked.nbf,
-                jti: checked.jti,
-                sid: checked.sid,
-                custom,
-            },
-        })
+            checked.into_access(custom_claims::<C>)?,
+        ))
+    }
+
+    /// [`verify_access_as`](Self::verify_access_as) for callers that know `C: 'static`
+    /// (the axum layer and extractor): the default claims type skips the conversion
+    /// through `serde_json::Value` that a generic `C` needs.
+    #[cfg(feature = "axum")]
+    pub(crate) fn verify_access_typed<C: DeserializeOwned + 'static>(
+        &self,
+        token: &str,
+    ) -> Result<Verified<AccessClaims<C>>, VerifyError> {
+        let mut slot: Option<Verified<AccessClaims<C>>> = None;
+        if let Some(default) =
+            (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<Verified<AccessClaims>>>()
+        {
+            *default = Some(self.verify_access(token)?);
+        }
+        match slot {
+            Some(verified) => Ok(verified),
+            None => self.verify_access_as(token),
+        }
     }
 
     /// Verify a refresh token now: signature and claims only. Whether it is still the
@@ -353,14 +489,12 @@ impl Verifier {
         token: &str,
         now: UnixTime,
     ) -> Result<Verified<RefreshClaims>, VerifyError> {
-        let (header, checked) = self.verify_raw(token, TokenType::Refresh, now)?;
-        // Presence of sid and gen was checked for refresh tokens.
-        let (Some(sid), Some(gen)) = (checked.sid, checked.gen) else {
-            return Err(VerifyError::MissingClaim(Claim::Sid));
-        };
-        Ok(Verified {
-            header,
-            claims: RefreshClaims {
+        self.verify_kind(token, TokenType::Refresh, now, |checked| {
+            // Presence of sid and gen was checked for refresh tokens.
+            let (Some(sid), Some(gen)) = (checked.sid, checked.gen) else {
+                return Err(VerifyError::MissingClaim(Claim::Sid));
+            };
+            Ok(RefreshClaims {
                 iss: checked.iss,
                 sub: checked.sub,
                 aud: checked.aud,
@@ -371,8 +505,94 @@ impl Verifier {
                 sid,
                 gen,
                 custom: checked.custom,
-            },
+            })
         })
+    }
+
+    /// Verify a token of `kind`, through the cache when there is one.
+    ///
+    /// A hit is served only if (in the full verification's order) the key source still
+    /// returns the key that verified the token, the time checks pass as of `now`, and the
+    /// revocation view does not know the token. A key that is gone makes the hit a miss
+    /// (the full verification then says what is wrong); a failed time or revocation
+    /// check is the answer, and the entry is dropped.
+    fn verify_kind<T>(
+        &self,
+        token: &str,
+        kind: TokenType,
+        now: UnixTime,
+        build: impl FnOnce(Checked) -> Result<T, VerifyError>,
+    ) -> Result<Verified<T>, VerifyError>
+    where
+        T: CachedClaims + Clone + Send + Sync + 'static,
+    {
+        let Some(cache) = &self.cache else {
+            let (header, checked, _) = self.verify_raw(token, kind, now)?;
+            return Ok(Verified::owned(header, build(checked)?));
+        };
+        // The size limit comes first, as always, and bounds what is hashed.
+        UntrustedToken::with_limit(token, self.max_len)?;
+        let digest = cache.digest(kind as u8, token);
+        if let Some(entry) = cache
+            .get(&digest, now)
+            .and_then(|value| value.downcast::<CachedToken<T>>().ok())
+        {
+            match self.serve(&entry, now) {
+                Ok(()) => return Ok(Verified::shared(Arc::clone(&entry.parts))),
+                Err(Some(refused)) => {
+                    cache.remove(&digest);
+                    return Err(refused);
+                }
+                Err(None) => cache.remove(&digest),
+            }
+        }
+        let (header, checked, key) = self.verify_raw(token, kind, now)?;
+        let exp = checked.exp;
+        let parts = Arc::new(Parts {
+            header,
+            claims: build(checked)?,
+        });
+        let kid = key.kid().map(str::to_owned);
+        let entry = CachedToken {
+            parts: Arc::clone(&parts),
+            key,
+        };
+        cache.insert(digest, kid.as_deref(), exp, now, Arc::new(entry));
+        Ok(Verified::shared(parts))
+    }
+
+    /// Whether a cached verification still stands as of `now`: `Err(None)` when its key
+    /// is no longer trusted (verify afresh), `Err(Some(_))` when the token is now refused.
+    fn serve<T: CachedClaims>(
+        &self,
+        entry: &CachedToken<T>,
+        now: UnixTime,
+    ) -> Result<(), Option<VerifyError>> {
+        let Parts { header, claims } = &*entry.parts;
+        match self.keys.find(header.kid(), header.alg()) {
+            Ok(key) if Arc::ptr_eq(&key, &entry.key) => {}
+            _ => return Err(None),
+        }
+        let (exp, iat, nbf) = claims.times();
+        self.check_times(exp, iat, nbf, now).map_err(Some)?;
+        self.check_revocation(&claims.revocation_query())
+            .map_err(Some)
+    }
+
+    /// The last check, on fresh verifications and cache hits alike: revoked, or a
+    /// revocation view too stale to say "not revoked" (fail closed; a "revoked" from a
+    /// stale view still stands, since revocations are never taken back).
+    fn check_revocation(&self, query: &RevocationQuery<'_>) -> Result<(), VerifyError> {
+        let Some(view) = &self.revocations else {
+            return Ok(());
+        };
+        if let Some(reason) = view.check(query) {
+            return Err(VerifyError::Revoked(reason));
+        }
+        if view.health() == ViewHealth::Unavailable {
+            return Err(VerifyError::RevocationsUnavailable);
+        }
+        Ok(())
     }
 
     /// Size, structure, algorithm, key, signature, then the claim checks.
@@ -381,10 +601,11 @@ impl Verifier {
         token: &str,
         kind: TokenType,
         now: UnixTime,
-    ) -> Result<(Header, Checked), VerifyError> {
+    ) -> Result<(Header, Checked, Arc<VerifyingKey>), VerifyError> {
         let untrusted = UntrustedToken::with_limit(token, self.max_len)?;
         let parsed = untrusted.parse(kind)?;
-        let alg = self.authenticate(&parsed.header, parsed.signing_input, &parsed.signature)?;
+        let (alg, key) =
+            self.authenticate(&parsed.header, parsed.signing_input, parsed.signature())?;
 
         // From here on the bytes are authentic; now judge them.
         if !parsed
@@ -396,7 +617,7 @@ impl Verifier {
             return Err(VerifyError::WrongType);
         }
         let checked = self.check_claims(parsed.claims, kind, now)?;
-        Ok((parsed.header.into_header(alg), checked))
+        Ok((parsed.header.into_header(alg), checked, key))
     }
 
     /// Algorithm, key, then signature: after this the signing input is authentic, and the
@@ -406,7 +627,7 @@ impl Verifier {
         header: &ParsedHeader,
         signing_input: &[u8],
         signature: &[u8],
-    ) -> Result<Algorithm, VerifyError> {
+    ) -> Result<(Algorithm, Arc<VerifyingKey>), VerifyError> {
         let HeaderAlg::Known(alg) = header.alg else {
             return Err(VerifyError::UnsupportedAlgorithm);
         };
@@ -421,7 +642,7 @@ impl Verifier {
         if !key.verify_signature(signing_input, signature) {
             return Err(VerifyError::BadSignature);
         }
-        Ok(alg)
+        Ok((alg, key))
     }
 
     /// Size, structure, algorithm, key and signature for a JWS whose payload need not be
@@ -430,7 +651,8 @@ impl Verifier {
     pub(crate) fn verify_jws(&self, token: &str) -> Result<(Header, Vec<u8>), VerifyError> {
         let untrusted = UntrustedToken::with_limit(token, self.max_len)?;
         let parsed = untrusted.parse_jws()?;
-        let alg = self.authenticate(&parsed.header, parsed.signing_input, &parsed.signature)?;
+        let (alg, _) =
+            self.authenticate(&parsed.header, parsed.signing_input, &parsed.signature)?;
         Ok((parsed.header.into_header(alg), parsed.payload))
     }
 
@@ -490,7 +712,40 @@ impl Verifier {
         let nbf = nbf.present();
         let sid = sid.present();
 
-        // Time. All values are < 2^53 and leeway <= 300, so these sums cannot overflow.
+        self.check_times(exp, iat, nbf, now)?;
+
+        if iss != self.issuer {
+            return Err(VerifyError::WrongIssuer);
+        }
+        if !aud.contains(&self.audience) {
+            return Err(VerifyError::WrongAudience);
+        }
+        self.check_revocation(&RevocationQuery::new(&jti, sid.as_deref(), &sub, iat))?;
+        Ok(Checked {
+            iss,
+            sub,
+            aud,
+            exp,
+            iat,
+            nbf,
+            jti,
+            sid,
+            gen: gen.present(),
+            custom,
+        })
+    }
+}
+
+impl Verifier {
+    /// The time checks, for a fresh verification and for every cache hit.
+    fn check_times(
+        &self,
+        exp: UnixTime,
+        iat: UnixTime,
+        nbf: Option<UnixTime>,
+        now: UnixTime,
+    ) -> Result<(), VerifyError> {
+        // All values are < 2^53 and leeway <= 300, so these sums cannot overflow.
         let leeway = self.leeway;
         if now >= exp + leeway {
             return Err(VerifyError::Expired);
@@ -505,36 +760,63 @@ impl Verifier {
         {
             return Err(VerifyError::NotYetValid);
         }
+        Ok(())
+    }
 
-        if iss != self.issuer {
-            return Err(VerifyError::WrongIssuer);
+    /// The verified-token cache, if the verifier has one.
+    pub fn cache(&self) -> Option<&TokenCache> {
+        self.cache.as_ref()
+    }
+}
+
+/// What the cache keeps for one token: the verification's result, shared with every
+/// `Verified` served from it, and the key that verified it.
+struct CachedToken<T> {
+    parts: Arc<Parts<T>>,
+    key: Arc<VerifyingKey>,
+}
+
+/// What a cache hit re-checks, read from the cached claims.
+trait CachedClaims {
+    fn times(&self) -> (UnixTime, UnixTime, Option<UnixTime>);
+    fn revocation_query(&self) -> RevocationQuery<'_>;
+}
+
+impl CachedClaims for AccessClaims {
+    fn times(&self) -> (UnixTime, UnixTime, Option<UnixTime>) {
+        (self.exp, self.iat, self.nbf)
+    }
+
+    fn revocation_query(&self) -> RevocationQuery<'_> {
+        RevocationQuery::new(&self.jti, self.sid.as_deref(), &self.sub, self.iat)
+    }
+}
+
+impl CachedClaims for RefreshClaims {
+    fn times(&self) -> (UnixTime, UnixTime, Option<UnixTime>) {
+        (self.exp, self.iat, self.nbf)
+    }
+
+    fn revocation_query(&self) -> RevocationQuery<'_> {
+        RevocationQuery::new(&self.jti, Some(&self.sid), &self.sub, self.iat)
+    }
+}
+
+impl Checked {
+    /// Back from verified access claims (a cache hit converted to a custom type).
+    fn from_access(claims: AccessClaims) -> Self {
+        Self {
+            iss: claims.iss,
+            sub: claims.sub,
+            aud: claims.aud,
+            exp: claims.exp,
+            iat: claims.iat,
+            nbf: claims.nbf,
+            jti: claims.jti,
+            sid: claims.sid,
+            gen: None,
+            custom: claims.custom,
         }
-        if !aud.contains(&self.audience) {
-            return Err(VerifyError::WrongAudience);
-        }
-        if let Some(view) = &self.revocations {
-            let query = RevocationQuery::new(&jti, sid.as_deref(), &sub, iat);
-            if let Some(reason) = view.check(&query) {
-                return Err(VerifyError::Revoked(reason));
-            }
-            // A lagging mirror's "not revoked" is not an answer: fail closed (its
-            // "revoked" above stands, since revocations are never taken back).
-            if view.health() == ViewHealth::Unavailable {
-                return Err(VerifyError::RevocationsUnavailable);
-            }
-        }
-        Ok(Checked {
-            iss,
-            sub,
-            aud,
-            exp,
-            iat,
-            nbf,
-            jti,
-            sid,
-            gen: gen.present(),
-            custom,
-        })
     }
 }
 
@@ -603,5 +885,36 @@ mod tests {
         mirror.health.store(2, Ordering::SeqCst);
         assert_eq!(verify(&live.token), Err("revocations_unavailable"));
         assert_eq!(verify(&dead.token), Err("revoked"));
+    }
+
+    #[test]
+    fn a_cache_hit_fails_closed_too_when_the_view_becomes_unavailable() {
+        let key = Arc::new(SigningKey::generate(Algorithm::EdDSA).unwrap());
+        let live = Issuer::new(key.clone(), "i", "a")
+            .access_token("alice")
+            .issue()
+            .unwrap();
+        let mirror = Arc::new(Mirror::default());
+        let verifier = Verifier::builder(
+            VerificationKeys::new([key.verifying_key().clone()]),
+            "i",
+            "a",
+        )
+        .revocations(mirror.clone())
+        .cache(TokenCache::new(16, Duration::from_secs(60)).unwrap())
+        .build()
+        .unwrap();
+        assert!(verifier.verify_access(&live.token).is_ok());
+        assert!(
+            verifier.verify_access(&live.token).is_ok(),
+            "now served from the cache"
+        );
+        let (hits, _) = verifier.cache().unwrap().stats();
+        assert_eq!(hits, 1);
+        mirror.health.store(2, Ordering::SeqCst);
+        assert_eq!(
+            verifier.verify_access(&live.token).unwrap_err(),
+            VerifyError::RevocationsUnavailable
+        );
     }
 }

@@ -37,6 +37,6 @@ where
         return Err(AuthRejection::MissingVerifier);
     };
     Ok(Some(Authenticated::from(
-        verifier.verify_access_as::<C>(token)?,
+        verifier.verify_access_typed::<C>(token)?,
     )))
 }

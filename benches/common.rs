@@ -1,0 +1,191 @@
+//! What the bench binaries share: the keys, a realistic ~1 KiB claims set, the tokens
+//! signed with it, and the raw material the baselines need.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use gatepass::{
+    Algorithm, CustomClaims, Issuer, RevocationList, SigningKey, VerificationKeys, Verifier,
+    VerifyingKey,
+};
+use serde_json::{json, Value};
+
+pub const ISS: &str = "https://auth.example.com";
+pub const AUD: &str = "orders-api";
+pub const SUB: &str = "user-7f3c2a91";
+pub const HS_SECRET: &[u8; 32] = b"0123456789abcdef0123456789abcdef";
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Custom claims of a typical enterprise access token: profile, tenancy, roles, scopes,
+/// permissions and authentication context. About 1 KiB of JSON with the registered claims.
+pub fn custom_claims() -> CustomClaims {
+    let value = json!({
+        "name": "Alice Example",
+        "email": "alice.example@example.com",
+        "email_verified": true,
+        "locale": "en-GB",
+        "zoneinfo": "Europe/London",
+        "tenant": "acme-corporation-eu-west",
+        "org_id": "org_01HZX3KQ7RB8M5T2W9YV4N6P0C",
+        "client_id": "web-dashboard-prod",
+        "acr": "urn:example:acr:mfa",
+        "amr": ["pwd", "otp"],
+        "auth_time": 1_700_000_000u64,
+        "roles": ["orders.admin", "billing.viewer", "support.agent"],
+        "scope": "openid profile email orders:read orders:write invoices:read customers:read",
+        "permissions": [
+            "orders.create", "orders.read", "orders.update", "orders.cancel",
+            "invoices.read", "invoices.download", "customers.read", "customers.search",
+            "reports.read", "reports.export", "webhooks.read", "settings.read"
+        ],
+        "groups": ["eu-support", "tier-2", "on-call-rota-b"],
+        "feature_flags": {"new_checkout": true, "beta_reports": false, "max_exports": 25}
+    });
+    match value {
+        Value::Object(map) => map,
+        _ => CustomClaims::new(),
+    }
+}
+
+/// One algorithm's key, its token, and a verifier for it.
+pub struct Case {
+    pub alg: Algorithm,
+    pub key: Arc<SigningKey>,
+    pub issuer: Issuer,
+    pub token: String,
+    /// `header.claims`: what the signature covers.
+    pub signing_input: Vec<u8>,
+    pub signature: Vec<u8>,
+    pub verifier: Verifier,
+}
+
+impl Case {
+    pub fn new(alg: Algorithm) -> Self {
+        let key = Arc::new(match alg {
+            Algorithm::HS256 => {
+                SigningKey::from_hmac_secret(alg, HS_SECRET, Some("hs-2025")).expect("hmac key")
+            }
+            _ => SigningKey::generate(alg).expect("key"),
+        });
+        let issuer = Issuer::new(key.clone(), ISS, AUD).with_access_ttl(3600);
+        let token = issuer
+            .access_token(SUB)
+            .claims(&custom_claims())
+            .expect("claims")
+            .issue()
+            .expect("issue")
+            .token;
+        let (signing_input, signature) = split(&token);
+        let verifier = Verifier::builder(verification_keys(&key), ISS, AUD)
+            .build()
+            .expect("verifier");
+        Self {
+            alg,
+            key,
+            issuer,
+            token,
+            signing_input,
+            signature,
+            verifier,
+        }
+    }
+
+    /// A member of the private JWK, base64url-decoded.
+    pub fn jwk_bytes(&self, member: &str) -> Vec<u8> {
+        let jwk = self.key.to_private_jwk();
+        let text = jwk.get(member).and_then(Value::as_str).expect("member");
+        URL_SAFE_NO_PAD.decode(text).expect("base64url")
+    }
+
+    /// A member of the private JWK as sent (base64url).
+    pub fn jwk_text(&self, member: &str) -> String {
+        let jwk = self.key.to_private_jwk();
+        jwk.get(member)
+            .and_then(Value::as_str)
+            .expect("member")
+            .to_owned()
+    }
+}
+
+pub fn verification_keys(key: &SigningKey) -> VerificationKeys {
+    VerificationKeys::new([key.verifying_key().clone()])
+}
+
+pub fn verifying_key(key: &SigningKey) -> VerifyingKey {
+    key.verifying_key().clone()
+}
+
+pub fn split(token: &str) -> (Vec<u8>, Vec<u8>) {
+    let dot = token.rfind('.').expect("three segments");
+    let signing_input = token.as_bytes()[..dot].to_vec();
+    let signature = URL_SAFE_NO_PAD
+        .decode(&token[dot + 1..])
+        .expect("signature");
+    (signing_input, signature)
+}
+
+/// Deterministic pseudo-random ids (no RNG in the timing loop), shaped like real ones.
+pub fn fake_uuid(i: u64, salt: u64) -> String {
+    let mut x = i
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(salt.wrapping_mul(0xD1B5_4A32_D192_ED03));
+    let mut next = || {
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+        x ^= x >> 33;
+        x
+    };
+    let (a, b) = (next(), next());
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        b >> 52,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+/// A session id shaped like gatepass's (192 bits, base64url: 32 characters).
+pub fn session_id(i: u64, salt: u64) -> String {
+    URL_SAFE_NO_PAD.encode(&fake_uuid(i, salt).as_bytes()[..24])
+}
+
+/// A revocation list with `n` entries: half revoked tokens (by jti), half ended sessions
+/// (by sid), and one subject cut-off per hundred entries (logout-everywhere is rarer).
+pub fn revocation_list(n: u64) -> RevocationList {
+    let list = RevocationList::new();
+    let until = now() + 3600;
+    for i in 0..n / 2 {
+        list.revoke_token(&fake_uuid(i, 1), until);
+    }
+    for i in 0..n - n / 2 {
+        list.revoke_session(&session_id(i, 2), until);
+    }
+    for i in 0..n / 100 {
+        list.revoke_subject(&format!("user-{i:08x}"), until - 7200, Some(until));
+    }
+    list
+}
+
+/// Queries for tokens that are *not* revoked (the common case), spread over many keys so a
+/// big list is not measured from a warm cache line.
+pub fn live_queries(count: u64) -> Vec<(String, String, String)> {
+    (0..count)
+        .map(|i| {
+            (
+                fake_uuid(i, 3),
+                session_id(i, 4),
+                format!("user-live-{i:08x}"),
+            )
+        })
+        .collect()
+}
