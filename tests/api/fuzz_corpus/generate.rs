@@ -1053,7 +1053,7 @@ fn refresh_rotation_seeds(out: &mut Writer) {
     use rotation::*;
     const T: &str = "refresh_rotation";
     let defaults = settings(300, 1800, 43_200, 0, 0, 0);
-    let scenarios: Vec<(&str, Vec<u8>, Vec<Vec<u8>>)> = vec![
+    let scenarios = [
         (
             "rotate-then-reuse",
             defaults.clone(),
