@@ -177,8 +177,8 @@ impl SecureCookie {
     }
 
     /// This cookie's value in the request's `Cookie` header(s): `Ok(None)` when absent or
-    /// empty, [`CookieError::Duplicate`] when it appears twice, [`CookieError::InvalidValue`]
-    /// when its value is not cookie-octets.
+    /// empty, [`CookieError::Duplicate`] when it appears twice (whatever the values),
+    /// [`CookieError::InvalidValue`] when its one value is not cookie-octets.
     ///
     /// ```
     /// use axum::http::{header::COOKIE, HeaderMap, HeaderValue};
@@ -194,7 +194,10 @@ impl SecureCookie {
     /// # Ok::<(), CookieError>(())
     /// ```
     pub fn find<'a>(&self, headers: &'a HeaderMap) -> Result<Option<&'a str>, CookieError> {
-        let mut found: Option<&'a [u8]> = None;
+        // `Some(None)`: present with an invalid value. Keep looking: a second pair under
+        // this name is cookie tossing whatever the first one held, and the answer must not
+        // depend on which of the two came first.
+        let mut found: Option<Option<&'a [u8]>> = None;
         for field in headers.get_all(COOKIE) {
             for pair in field.as_bytes().split(|&b| b == b';') {
                 let pair = pair.trim_ascii();
@@ -209,12 +212,13 @@ impl SecureCookie {
                     return Err(CookieError::Duplicate);
                 }
                 let value = value.get(1..).unwrap_or_default().trim_ascii_start();
-                found = Some(unquote(value).ok_or(CookieError::InvalidValue)?);
+                found = Some(unquote(value));
             }
         }
         match found {
-            None | Some([]) => Ok(None),
-            Some(value) => std::str::from_utf8(value)
+            None | Some(Some([])) => Ok(None),
+            Some(None) => Err(CookieError::InvalidValue),
+            Some(Some(value)) => std::str::from_utf8(value)
                 .map(Some)
                 .map_err(|_| CookieError::InvalidValue),
         }
@@ -340,6 +344,25 @@ mod tests {
             cookie.find(&headers(&["__Host-access=a", "__Host-access=b"])),
             Err(CookieError::Duplicate)
         );
+    }
+
+    #[test]
+    fn a_duplicate_is_reported_even_when_the_first_value_is_invalid() {
+        // Found by the cookie_header fuzz target: the first pair's bad value used to end the
+        // search, so the same two pairs were `InvalidValue` or `Duplicate` by their order.
+        let cookie = host("access");
+        for fields in [
+            &["__Host-access=a b; __Host-access=c"][..],
+            &["__Host-access=c; __Host-access=a b"],
+            &["__Host-access=a,b", "__Host-access=c"],
+            &["__Host-access=\"", "__Host-access=\""],
+        ] {
+            assert_eq!(
+                cookie.find(&headers(fields)),
+                Err(CookieError::Duplicate),
+                "{fields:?}"
+            );
+        }
     }
 
     #[test]

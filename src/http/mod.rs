@@ -25,6 +25,8 @@ mod users;
 pub use auth::{AuthHandle, AuthRouter, CookieMode};
 pub use bearer::{BearerCredentials, MalformedCredentials};
 pub use cookies::{clear_site_data, CookieError, SecureCookie};
+/// For the `bearer_header` and `cookie_header` fuzz targets.
+pub(crate) use credentials::find_token;
 pub use extract::Authenticated;
 pub use future::AuthResponseFuture;
 pub use layer::{AuthLayer, DefaultOnRejection, OnRejection};

@@ -17,10 +17,17 @@
 )]
 
 mod fixture;
+#[cfg(feature = "axum")]
+mod http;
+mod journal;
+#[cfg(feature = "jwks-client")]
+mod jwks;
 mod keys;
 mod model;
 #[cfg(feature = "arbitrary")]
 mod roundtrip;
+#[cfg(feature = "arbitrary")]
+mod sessions;
 
 use std::collections::BTreeMap;
 
@@ -33,14 +40,32 @@ use serde_json::Value;
 pub use fixture::{
     fixture, Fixture, AUDIENCE, ISSUED_AT, ISSUER, LEEWAY, NOW, RSA_ALGORITHMS, RSA_E, RSA_N,
 };
+#[cfg(feature = "axum")]
+pub use http::{bearer_header, cookie_header};
+pub use journal::revocation_journal;
+#[cfg(feature = "jwks-client")]
+pub use jwks::jwks_cache_control;
 pub use keys::{jwk_import, keyset_json, pem_import};
 #[cfg(feature = "arbitrary")]
 pub use roundtrip::roundtrip;
+#[cfg(feature = "arbitrary")]
+pub use sessions::refresh_rotation;
 
 use crate::{
     Header, InsecureInspection, Malformed, TokenType, TooLarge, UntrustedToken, Verified,
     VerifyError, MAX_TOKEN_BYTES,
 };
+
+/// Run a future that never waits (an in-process store, a layer over a ready service) to
+/// completion on this thread.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!("an in-process future is pending"),
+    }
+}
 
 /// A verification result reduced to comparable data: the header and the claims as JSON.
 type Outcome = Result<(Header, Value), VerifyError>;

@@ -257,6 +257,12 @@ struct Limits {
     max_stale: u64,
 }
 
+/// How long a fetched set stays fresh, in seconds: the server's `max_age` (from
+/// `cache_lifetime`) or, when it said nothing, `default`, clamped to `[floor, ceiling]`.
+pub(crate) fn lifetime(max_age: Option<u64>, default: u64, floor: u64, ceiling: u64) -> u64 {
+    max_age.unwrap_or(default).clamp(floor, ceiling)
+}
+
 /// One successfully fetched set and its lifetime.
 #[derive(Debug)]
 struct Cached {
@@ -512,9 +518,13 @@ impl Inner {
     }
 
     fn lifetime(&self, max_age: Option<u64>) -> u64 {
-        max_age.map_or(self.limits.default_max_age, |secs| {
-            secs.clamp(self.limits.min_max_age, self.limits.max_max_age)
-        })
+        let limits = &self.limits;
+        lifetime(
+            max_age,
+            limits.default_max_age,
+            limits.min_max_age,
+            limits.max_max_age,
+        )
     }
 
     /// Parse, validate and install a fetched set; the old set is replaced whole.

@@ -17,3 +17,9 @@ pub use client::{JwksClient, JwksClientBuilder, JwksStatus};
 #[cfg(feature = "jwks-client")]
 pub use error::{FetchError, JwksClientError};
 pub use publish::PublishedJwks;
+
+// For the `jwks_cache_control` fuzz target.
+#[cfg(feature = "jwks-client")]
+pub(crate) use client::lifetime;
+#[cfg(feature = "jwks-client")]
+pub(crate) use fetch::cache_lifetime;

@@ -97,11 +97,13 @@ pub(crate) fn replay(bytes: &[u8]) -> Result<Replay, Corruption> {
                 replay.valid_len = offset;
             }
             None => {
-                // Bad line: torn only if no valid record follows it.
+                // Bad line: torn only if a valid record follows it. A record is a complete
+                // line: an unterminated last one is itself a write that never finished.
                 let after = rest.get(newline + 1..).unwrap_or_default();
                 let more_valid = after
-                    .split(|b| *b == b'\n')
-                    .any(|l| !l.is_empty() && decode_line(l).is_some());
+                    .split_inclusive(|b| *b == b'\n')
+                    .filter_map(|l| l.strip_suffix(b"\n"))
+                    .any(|l| decode_line(l).is_some());
                 if more_valid {
                     return Err(Corruption { offset });
                 }
@@ -147,6 +149,25 @@ mod tests {
             assert_eq!(replay.valid_len, good);
             assert!(replay.torn_tail);
         }
+    }
+
+    #[test]
+    fn an_unterminated_record_after_a_bad_line_is_torn_not_corruption() {
+        // Found by the revocation_journal fuzz target's prefix-closure property: the
+        // journal `V1 garbage V2x` opened (V2x is a bad line) while its prefix
+        // `V1 garbage V2` was refused as corrupt, because the unterminated V2 counted as a
+        // valid record there and as a torn write everywhere else.
+        let mut bytes = encode(&token(0));
+        let good = bytes.len();
+        bytes.extend(b"garbage\n");
+        let last = encode(&token(1));
+        bytes.extend(&last[..last.len() - 1]);
+        let torn = replay(&bytes).unwrap();
+        assert_eq!(torn.records, vec![token(0)]);
+        assert_eq!(torn.valid_len, good);
+        assert!(torn.torn_tail);
+        bytes.push(b'\n');
+        assert_eq!(replay(&bytes).unwrap_err(), Corruption { offset: good });
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! synchronous [`RevocationView`] that verifiers read without waiting on I/O.
 
 mod file;
-mod journal;
+/// `pub(crate)` for the `revocation_journal` fuzz target.
+pub(crate) mod journal;
 mod list;
 mod memory;
 #[cfg(feature = "redis")]

@@ -75,7 +75,7 @@ pub struct Fixture {
     rsa: Vec<VerifyingKey>,
     rsa_n: Vec<u8>,
     rsa_e: Vec<u8>,
-    verifier: Verifier,
+    verifier: Arc<Verifier>,
     eddsa_only: Verifier,
 }
 
@@ -140,7 +140,7 @@ impl Fixture {
                 .unwrap_or_else(|e| panic!("fixture verifier refused: {e}"))
         };
         Self {
-            verifier: build(AlgorithmSet::all()),
+            verifier: Arc::new(build(AlgorithmSet::all())),
             eddsa_only: build(AlgorithmSet::from_iter([Algorithm::EdDSA])),
             signing,
             ec_points,
@@ -163,6 +163,11 @@ impl Fixture {
     /// A verifier trusting every fixture key, all algorithms allowed.
     pub fn verifier(&self) -> &Verifier {
         &self.verifier
+    }
+
+    /// [`verifier`](Self::verifier), shared: for an `AuthLayer`.
+    pub fn shared_verifier(&self) -> Arc<Verifier> {
+        Arc::clone(&self.verifier)
     }
 
     /// The same keys, but only `EdDSA` allowed.

@@ -157,6 +157,11 @@ fn generate_fuzz_seed_corpus() {
     jwk_seeds(&mut out);
     roundtrip_seeds(&mut out);
     pem_seeds(&mut out);
+    bearer_seeds(&mut out);
+    cookie_seeds(&mut out);
+    journal_seeds(&mut out);
+    refresh_rotation_seeds(&mut out);
+    cache_control_seeds(&mut out);
     println!("{} seed files written, {} kept", out.written, out.kept);
 }
 
@@ -564,10 +569,9 @@ fn jwk_seeds(out: &mut Writer) {
     );
 }
 
-/// The structured target reads its input through `arbitrary`: any bytes are a case, so
-/// the seeds are fixed pseudo-random byte strings of several lengths.
-fn roundtrip_seeds(out: &mut Writer) {
-    const T: &str = "roundtrip";
+/// Fixed pseudo-random byte strings of several lengths, for the structured targets: their
+/// input goes through `arbitrary`, so any bytes are a case.
+fn xorshift_seeds(out: &mut Writer, target: &str, lengths: &[usize]) {
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move || {
         state ^= state << 13;
@@ -575,15 +579,21 @@ fn roundtrip_seeds(out: &mut Writer) {
         state ^= state << 17;
         state
     };
-    for (i, len) in [
-        8, 16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 4096,
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    for (i, &len) in lengths.iter().enumerate() {
         let bytes: Vec<u8> = (0..len).map(|_| next().to_le_bytes()[0]).collect();
-        out.write(T, &format!("xorshift-{i:02}-{len}"), bytes);
+        out.write(target, &format!("xorshift-{i:02}-{len}"), bytes);
     }
+}
+
+fn roundtrip_seeds(out: &mut Writer) {
+    const T: &str = "roundtrip";
+    xorshift_seeds(
+        out,
+        T,
+        &[
+            8, 16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 4096,
+        ],
+    );
     out.write(T, "zeros-256", [0u8; 256]);
     out.write(T, "ones-256", [0xffu8; 256]);
     out.write(
@@ -717,5 +727,528 @@ fn pem_seeds(out: &mut Writer) {
         ),
     ] {
         out.write(T, &format!("{name}.pem"), text);
+    }
+}
+
+/// One `Authorization` value per seed; `\n` separates several fields.
+fn bearer_seeds(out: &mut Writer) {
+    const T: &str = "bearer_header";
+    let tokens = issued_tokens();
+    let access = &tokens[0].1;
+    let refresh = &tokens[1].1;
+    out.write(T, "issued-access", format!("Bearer {access}"));
+    out.write(
+        T,
+        "issued-access-lowercase-spaces",
+        format!("bearer   {access}"),
+    );
+    out.write(T, "issued-refresh", format!("Bearer {refresh}"));
+    out.write(
+        T,
+        "issued-access-twice",
+        format!("Bearer {access}\nBearer {access}"),
+    );
+    out.write(
+        T,
+        "issued-access-trailing-space",
+        format!("Bearer {access} "),
+    );
+    for (name, value) in [
+        ("alphabet-and-padding", &b"Bearer AZaz09-._~+/=="[..]),
+        ("scheme-only", b"Bearer"),
+        ("scheme-and-spaces", b"Bearer    "),
+        ("tab-separator", b"Bearer\tabc"),
+        ("comma-separator", b"Bearer,abc"),
+        ("two-tokens", b"Bearer abc def"),
+        ("padding-then-body", b"Bearer abc=d"),
+        ("padding-only", b"Bearer =="),
+        ("auth-params", b"Bearer abc, realm=\"x\""),
+        ("quoted", b"Bearer \"abc\""),
+        ("non-ascii", b"Bearer ab\xc3\xa9c"),
+        ("invalid-utf8", b"Bearer ab\xffc"),
+        ("control", b"Bearer ab\x00c"),
+        ("basic", b"Basic dXNlcjpwYXNz"),
+        ("no-scheme", b"abc.def.ghi"),
+        ("leading-space", b" Bearer abc"),
+        ("empty", b""),
+        ("scheme-prefix", b"Bearerabc"),
+        ("other-then-bearer", b"Basic dXNlcjpwYXNz\nBearer abc"),
+        ("crlf-injection", b"Bearer abc\r\nX-Injected: 1"),
+        (
+            "random-jwt-shape",
+            b"BEARER eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhIn0.c2ln",
+        ),
+    ] {
+        out.write(T, name, value);
+    }
+}
+
+/// Line 1 the cookie name, line 2 a path, then `Cookie` fields.
+fn cookie_seeds(out: &mut Writer) {
+    const T: &str = "cookie_header";
+    let tokens = issued_tokens();
+    let access = &tokens[0].1;
+    out.write(
+        T,
+        "issued-access",
+        format!("access\n/\n__Host-access={access}"),
+    );
+    out.write(
+        T,
+        "issued-access-quoted-among-others",
+        format!("access\n/auth\ntheme=dark; __Host-access=\"{access}\"; lang=en"),
+    );
+    out.write(
+        T,
+        "secure-prefix",
+        format!("refresh\n/auth/refresh\n__Secure-refresh={access}\n__Host-refresh=x"),
+    );
+    for (name, value) in [
+        (
+            "two-pairs-one-field",
+            &b"access\n/\n__Host-access=a; __Host-access=b"[..],
+        ),
+        ("two-fields", b"access\n/\n__Host-access=a\n__Host-access=b"),
+        ("two-empty", b"access\n/\n__Host-access=; __Host-access="),
+        ("comma-in-value", b"access\n/\n__Host-access=a,b"),
+        ("space-in-value", b"access\n/\n__Host-access=a b"),
+        ("empty-value", b"access\n/\n__Host-access="),
+        ("empty-quoted", b"access\n/\n__Host-access=\"\""),
+        ("one-quote", b"access\n/\n__Host-access=\""),
+        ("spaces-around", b"access\n/\n  __Host-access  =  tok  ;x=1"),
+        ("wrong-case", b"access\n/\n__host-access=a; access=b"),
+        (
+            "malformed-neighbours",
+            b"access\n/\njunk; x=\"; =; __Host-access=tok",
+        ),
+        ("no-equals", b"access\n/\n__Host-access; __Host-access"),
+        ("prefixed-name", b"__Host-x\n/\n__Host-__Host-x=a"),
+        ("secure-prefixed-name", b"__SECURE-x\n/\n"),
+        ("name-with-space", b"a b\n/\n"),
+        ("empty-name", b"\n/\n__Host-access=a"),
+        ("relative-path", b"access\nauth\n__Host-access=a"),
+        ("path-semicolon", b"access\n/a;b\n__Host-access=a"),
+        ("non-ascii-path", b"access\n/caf\xc3\xa9\n__Host-access=a"),
+        ("obs-text-value", b"access\n/\n__Host-access=caf\xe9"),
+        ("tab-separated", b"access\n/\nx=1;\t__Host-access=t"),
+    ] {
+        out.write(T, name, value);
+    }
+}
+
+/// `<first 8 bytes of SHA-256 in hex> <json>\n`, the journal's line format.
+fn journal_line(json: &str) -> Vec<u8> {
+    let hash = ring::digest::digest(&ring::digest::SHA256, json.as_bytes());
+    let sum: String = hash.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{sum} {json}\n").into_bytes()
+}
+
+/// Journals written by a real `FileStore`, cut and damaged; and the target's `!<json>`
+/// form, which it seals with a checksum, so that the fuzzer can mutate records.
+fn journal_seeds(out: &mut Writer) {
+    use gatepass::{
+        ConsumeRequest, EndReason, FileStore, IssuedPair, SessionRecord, SessionStore as _,
+        SubjectCutoff,
+    };
+    const T: &str = "revocation_journal";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal");
+    {
+        let store = FileStore::open(&path).unwrap();
+        for (sid, sub) in [("sid-1", "alice"), ("sid-2", "alice"), ("sid-3", "bob")] {
+            let record = SessionRecord::new(
+                sid.into(),
+                sub.into(),
+                format!("{sid}-r0"),
+                ISSUED_AT,
+                43_200,
+                1_800,
+            );
+            crate::support::block_on(store.create_session(record)).unwrap();
+        }
+        let next = IssuedPair::new("access-1".into(), "refresh-1".into(), 300);
+        let rotate = ConsumeRequest::new(
+            "sid-1".into(),
+            0,
+            "sid-1-r0".into(),
+            ISSUED_AT + 10,
+            "sid-1-r1".into(),
+            next,
+            5,
+            ISSUED_AT + 610,
+        );
+        crate::support::block_on(store.consume_if_current(rotate)).unwrap();
+        crate::support::block_on(store.revoke_token("jti-1", ISSUED_AT + 3600)).unwrap();
+        crate::support::block_on(store.revoke_session("sid-3", ISSUED_AT + 900, EndReason::Logout))
+            .unwrap();
+        crate::support::block_on(store.revoke_subject(
+            "alice",
+            SubjectCutoff::new(ISSUED_AT + 20, Some(ISSUED_AT + 920)),
+            ISSUED_AT + 920,
+        ))
+        .unwrap();
+        crate::support::block_on(store.revoke_token("jti-2", ISSUED_AT + 7200)).unwrap();
+    }
+    let journal = fs::read(&path).unwrap();
+    let lines: Vec<&[u8]> = journal.split_inclusive(|&b| b == b'\n').collect();
+    assert!(
+        lines.len() >= 7,
+        "the seed journal has {} lines",
+        lines.len()
+    );
+    let first_two = lines[..2].concat();
+    out.write(T, "store-journal", &journal);
+    out.write(T, "torn-mid-record", &journal[..journal.len() - 9]);
+    out.write(T, "torn-before-newline", &journal[..journal.len() - 1]);
+    out.write(
+        T,
+        "garbage-tail",
+        [&journal[..], b"\x00\xffgarbage\n"].concat(),
+    );
+    out.write(
+        T,
+        "two-garbage-lines",
+        [&first_two[..], b"garbage\nmore garbage\n"].concat(),
+    );
+    let mut damaged = journal.clone();
+    damaged[lines[0].len()] ^= 1;
+    out.write(T, "damaged-then-valid", damaged);
+    let mut upper = first_two.clone();
+    upper[..16].make_ascii_uppercase();
+    out.write(T, "uppercase-checksum", upper);
+    out.write(T, "duplicated", [&journal[..], &journal[..]].concat());
+    out.write(T, "empty", b"");
+    out.write(T, "newlines", b"\n\n\n");
+    out.write(
+        T,
+        "session-after-end",
+        [
+            lines[0],
+            &journal_line(r#"{"t":"end","sid":"sid-1","until":1700000900,"reason":"reuse"}"#),
+            lines[0],
+        ]
+        .concat(),
+    );
+    for (name, json) in [
+        (
+            "sealed-token",
+            r#"{"t":"token","jti":"j","until":1700003600}"#,
+        ),
+        (
+            "sealed-end",
+            r#"{"t":"end","sid":"s","until":1700003600,"reason":"logout"}"#,
+        ),
+        (
+            "sealed-subject",
+            r#"{"t":"subject","sub":"alice","before":1700000100,"cutoff_until":null,"sids":["s","t"],"until":1700003600}"#,
+        ),
+        (
+            "sealed-session",
+            r#"{"t":"session","session":{"sid":"s","sub":"alice","gen":3,"refresh_jti":"r","created_at":1700000000,"last_used_at":1700000050,"expires_at":1700043200,"idle_timeout":1800,"grace":{"parent_jti":"p","rotated_at":1700000050,"until":1700000055,"successor":{"access_token":"a","refresh_token":"b","expires_in":300}}}}"#,
+        ),
+        ("sealed-unknown-tag", r#"{"t":"nope","jti":"j","until":1}"#),
+        (
+            "sealed-wrong-type",
+            r#"{"t":"token","jti":7,"until":"soon"}"#,
+        ),
+    ] {
+        out.write(T, name, format!("!{json}\n"));
+    }
+    out.write(
+        T,
+        "sealed-mix-torn",
+        "!{\"t\":\"token\",\"jti\":\"a\",\"until\":9}\n!{\"t\":\"end\",\"sid\":\"s\",\"until\":9,\"reason\":\"revoked\"}\n!{\"t\":\"tok",
+    );
+}
+
+/// The `refresh_rotation` input format (`internal::fuzzing`'s sessions target): settings,
+/// then one tag byte per operation and its argument bytes.
+mod rotation {
+    /// Access TTL, idle timeout, absolute timeout and refresh TTL (0: the idle timeout) in
+    /// seconds, grace in seconds, leeway index (0, 1, 5 or 300 s).
+    pub(super) fn settings(
+        access: u16,
+        idle: u16,
+        absolute: u16,
+        refresh: u16,
+        grace: u8,
+        leeway: u8,
+    ) -> Vec<u8> {
+        let mut out = Vec::new();
+        for value in [access - 1, idle - 1, absolute - idle, refresh] {
+            out.extend(value.to_le_bytes());
+        }
+        out.extend([grace, leeway]);
+        out
+    }
+    pub(super) const LATEST: [u8; 2] = [0, 0];
+    pub(super) const fn current(n: u8) -> [u8; 2] {
+        [1, n]
+    }
+    pub(super) const fn parent(n: u8) -> [u8; 2] {
+        [2, n]
+    }
+    pub(super) const fn any(n: u8) -> [u8; 2] {
+        [3, n]
+    }
+    pub(super) fn login(subject: u8, node: u8) -> Vec<u8> {
+        vec![0, subject, node]
+    }
+    pub(super) fn refresh(pick: [u8; 2], node: u8) -> Vec<u8> {
+        vec![1, pick[0], pick[1], node]
+    }
+    pub(super) fn race(pick: [u8; 2], times: u8) -> Vec<u8> {
+        vec![2, pick[0], pick[1], times]
+    }
+    pub(super) fn logout(pick: [u8; 2], node: u8) -> Vec<u8> {
+        vec![3, pick[0], pick[1], node]
+    }
+    pub(super) fn logout_all(subject: u8, node: u8) -> Vec<u8> {
+        vec![4, subject, node]
+    }
+    /// Hint: 0 none, 1 access_token, 2 refresh_token, 3 another.
+    pub(super) fn revoke(refresh: u8, pick: [u8; 2], hint: u8) -> Vec<u8> {
+        vec![5, refresh, pick[0], pick[1], hint]
+    }
+    pub(super) fn check(pick: [u8; 2]) -> Vec<u8> {
+        vec![6, pick[0], pick[1]]
+    }
+    pub(super) fn prune() -> Vec<u8> {
+        vec![7]
+    }
+    pub(super) fn advance(secs: u16) -> Vec<u8> {
+        [vec![8], secs.to_le_bytes().to_vec()].concat()
+    }
+    /// Deadlines: idle, absolute and grace of session `n`, exp of an access or refresh
+    /// token, end of a session's revocation.
+    pub(super) fn to_idle(n: u8, delta: i8) -> Vec<u8> {
+        to(&[0, n], delta)
+    }
+    pub(super) fn to_absolute(n: u8, delta: i8) -> Vec<u8> {
+        to(&[1, n], delta)
+    }
+    pub(super) fn to_grace(n: u8, delta: i8) -> Vec<u8> {
+        to(&[2, n], delta)
+    }
+    pub(super) fn to_access_exp(pick: [u8; 2], delta: i8) -> Vec<u8> {
+        to(&[3, pick[0], pick[1]], delta)
+    }
+    pub(super) fn to_refresh_exp(pick: [u8; 2], delta: i8) -> Vec<u8> {
+        to(&[4, pick[0], pick[1]], delta)
+    }
+    pub(super) fn to_revocation(n: u8, delta: i8) -> Vec<u8> {
+        to(&[5, n], delta)
+    }
+    fn to(deadline: &[u8], delta: i8) -> Vec<u8> {
+        [&[9][..], deadline, &[u8::try_from(delta + 2).unwrap()]].concat()
+    }
+}
+
+/// Scenarios written in the target's byte format, and pseudo-random bytes (any bytes are a
+/// case).
+fn refresh_rotation_seeds(out: &mut Writer) {
+    use rotation::*;
+    const T: &str = "refresh_rotation";
+    let defaults = settings(300, 1800, 43_200, 0, 0, 0);
+    let scenarios = [
+        (
+            "rotate-then-reuse",
+            defaults.clone(),
+            vec![
+                refresh(current(0), 0),
+                check(LATEST),
+                refresh(parent(0), 1),
+                check(any(0)),
+                check(LATEST),
+                refresh(current(0), 0),
+                prune(),
+                to_revocation(0, -1),
+                prune(),
+                to_revocation(0, 0),
+                prune(),
+                refresh(current(0), 1),
+            ],
+        ),
+        (
+            "grace-window-edges",
+            settings(300, 1800, 43_200, 0, 5, 0),
+            vec![
+                refresh(current(0), 0),
+                refresh(parent(0), 1),
+                to_grace(0, -1),
+                refresh(parent(0), 0),
+                to_grace(0, 0),
+                refresh(parent(0), 1),
+                check(LATEST),
+            ],
+        ),
+        (
+            "grace-then-rotate-again",
+            settings(300, 1800, 43_200, 0, 10, 0),
+            vec![
+                refresh(current(0), 0),
+                refresh(parent(0), 1),
+                refresh(current(0), 1),
+                refresh(parent(0), 0),
+                refresh(any(0), 0),
+                check(any(1)),
+            ],
+        ),
+        (
+            "race-two-nodes-without-grace",
+            defaults.clone(),
+            vec![
+                race(current(0), 0),
+                check(any(0)),
+                check(any(1)),
+                refresh(LATEST, 0),
+            ],
+        ),
+        (
+            "race-two-nodes-with-grace",
+            settings(300, 1800, 43_200, 0, 3, 0),
+            vec![
+                race(current(0), 2),
+                race(current(0), 1),
+                advance(3),
+                race(parent(0), 0),
+            ],
+        ),
+        (
+            "idle-timeout-edges",
+            settings(300, 600, 43_200, 1200, 0, 0),
+            vec![
+                to_idle(0, -1),
+                refresh(current(0), 0),
+                to_idle(0, 0),
+                refresh(current(0), 1),
+                check(any(0)),
+                check(any(1)),
+            ],
+        ),
+        (
+            "absolute-timeout-caps-exp",
+            settings(300, 600, 600, 0, 0, 3),
+            vec![
+                advance(400),
+                refresh(current(0), 0),
+                advance(199),
+                refresh(current(0), 0),
+                to_absolute(0, 0),
+                refresh(current(0), 1),
+                check(LATEST),
+            ],
+        ),
+        (
+            "logout-and-logout-all",
+            defaults.clone(),
+            vec![
+                login(1, 0),
+                login(1, 1),
+                logout(current(0), 0),
+                logout(current(0), 1),
+                logout_all(1, 1),
+                login(1, 0),
+                check(LATEST),
+                check(any(1)),
+                refresh(current(1), 0),
+                refresh(current(3), 1),
+            ],
+        ),
+        (
+            "rfc7009-every-hint",
+            defaults.clone(),
+            vec![
+                login(2, 0),
+                revoke(0, current(0), 1),
+                revoke(1, current(1), 0),
+                login(0, 1),
+                revoke(1, current(2), 1),
+                revoke(0, current(2), 2),
+                revoke(0, any(0), 3),
+                check(any(0)),
+                check(any(2)),
+                refresh(current(2), 0),
+            ],
+        ),
+        (
+            "expiry-with-leeway",
+            settings(10, 600, 43_200, 0, 0, 2),
+            vec![
+                check(LATEST),
+                to_access_exp(LATEST, -1),
+                check(LATEST),
+                to_access_exp(LATEST, 2),
+                check(LATEST),
+                refresh(current(0), 0),
+                to_access_exp(LATEST, 0),
+                logout(LATEST, 0),
+            ],
+        ),
+        (
+            "short-refresh-ttl",
+            settings(300, 1800, 43_200, 30, 0, 0),
+            vec![
+                to_refresh_exp(current(0), -1),
+                refresh(current(0), 0),
+                to_refresh_exp(current(0), 0),
+                refresh(current(0), 1),
+            ],
+        ),
+        (
+            "prune-after-revocations",
+            settings(60, 120, 200, 0, 0, 0),
+            vec![
+                login(1, 0),
+                refresh(current(0), 0),
+                refresh(parent(0), 1),
+                logout_all(1, 0),
+                revoke(0, current(0), 0),
+                advance(120),
+                prune(),
+                advance(300),
+                prune(),
+                check(any(0)),
+                refresh(any(1), 0),
+                login(0, 0),
+                prune(),
+            ],
+        ),
+    ];
+    for (name, settings, ops) in scenarios {
+        out.write(T, name, [settings, ops.concat()].concat());
+    }
+    xorshift_seeds(out, T, &[16, 32, 64, 128, 256, 512, 1024]);
+}
+
+/// `Cache-Control` fields, one a line; `Age:` lines are `Age` fields.
+fn cache_control_seeds(out: &mut Writer) {
+    const T: &str = "jwks_cache_control";
+    for (name, value) in [
+        ("public-max-age", "public, max-age=600"),
+        ("quoted-mixed-case", "Max-Age=\"60\", s-maxage=9999"),
+        ("no-store", "no-store"),
+        (
+            "no-cache-with-field",
+            "no-cache=\"set-cookie\", max-age=600",
+        ),
+        ("two-fields-and-age", "max-age=300\nmax-age=100\nAge: 40"),
+        ("age-beyond-max-age", "max-age=10\nAge: 100"),
+        ("age-twice", "max-age=1000\nAge: 5\nage: 900"),
+        ("not-a-number", "max-age=soon"),
+        ("plus-sign", "max-age=+5"),
+        ("negative", "max-age=-5"),
+        ("overflow", "max-age=99999999999999999999999"),
+        ("zero", "max-age=0"),
+        ("quoted-comma", "private=\"a, max-age=5\", max-age=600"),
+        ("spaces", "\tmax-age = 30 ,,  , must-revalidate"),
+        ("nothing", ""),
+        ("only-age", "Age: 30"),
+        ("obs-text", "max-age=60, x=caf\u{e9}"),
+    ] {
+        out.write(T, name, value);
     }
 }
