@@ -265,7 +265,15 @@ impl SessionManager {
             custom,
         } = pair;
         let remaining = session_end.saturating_sub(now).max(1);
-        let access_ttl = self.config.access_ttl.as_secs().min(remaining);
+        // An access token never outlives its session: not its absolute end, and not the
+        // idle end this issuance starts (so a session that times out idle has no live
+        // access token left, even when access_ttl was configured above idle_timeout).
+        let access_ttl = self
+            .config
+            .access_ttl
+            .as_secs()
+            .min(self.config.idle_timeout.as_secs())
+            .min(remaining);
         let refresh_ttl = self.config.refresh_ttl_secs().min(remaining);
         let access = issuer
             .access_token(sub)

@@ -380,3 +380,19 @@ fn access_tokens_are_refused_as_refresh_tokens() {
         Some(VerifyError::WrongType)
     );
 }
+
+#[test]
+fn access_tokens_never_outlive_the_idle_timeout_even_when_configured_longer() {
+    let s = setup(|c| {
+        c.access_ttl(Duration::from_secs(3600))
+            .idle_timeout(Duration::from_secs(600))
+    });
+    let pair = login(&s, "alice");
+    assert_eq!(pair.expires_in, 600);
+    let access = s
+        .sessions
+        .verifier()
+        .verify_access(&pair.access_token)
+        .unwrap();
+    assert_eq!(access.claims().exp, NOW + 600);
+}

@@ -463,7 +463,12 @@ impl Model {
         let (access, access_claims) = inspect(&pair.access_token, index);
         let (refresh, refresh_claims) = inspect(&pair.refresh_token, index);
         for (token, claims, ttl) in [
-            (&access, &access_claims, self.limits.access_ttl),
+            // Access tokens are capped at the idle end too (docs/SESSIONS.md).
+            (
+                &access,
+                &access_claims,
+                self.limits.access_ttl.min(self.limits.idle),
+            ),
             (&refresh, &refresh_claims, self.limits.refresh_ttl),
         ] {
             assert_eq!(claims.sub, session.sub);
