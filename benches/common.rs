@@ -68,7 +68,18 @@ pub struct Case {
 }
 
 impl Case {
+    /// A case with the realistic ~1 KiB claims set.
     pub fn new(alg: Algorithm) -> Self {
+        Self::with_claims(alg, &custom_claims())
+    }
+
+    /// A case with the registered claims only (a small token, about 350 bytes).
+    #[allow(dead_code)]
+    pub fn small(alg: Algorithm) -> Self {
+        Self::with_claims(alg, &CustomClaims::new())
+    }
+
+    fn with_claims(alg: Algorithm, claims: &CustomClaims) -> Self {
         let key = Arc::new(match alg {
             Algorithm::HS256 => {
                 SigningKey::from_hmac_secret(alg, HS_SECRET, Some("hs-2025")).expect("hmac key")
@@ -78,7 +89,7 @@ impl Case {
         let issuer = Issuer::new(key.clone(), ISS, AUD).with_access_ttl(3600);
         let token = issuer
             .access_token(SUB)
-            .claims(&custom_claims())
+            .claims(claims)
             .expect("claims")
             .issue()
             .expect("issue")

@@ -82,6 +82,18 @@ fn rows() -> Vec<Row> {
             RatioAtMost(3.5),
         ),
         row(
+            "HS256 full verify, small token",
+            "hs256_small/gatepass",
+            Some(("jsonwebtoken decode", "hs256_small/jsonwebtoken")),
+            RatioAtMost(0.4),
+        ),
+        row(
+            "HS256 full verify, small token",
+            "hs256_small/gatepass",
+            Some(("ring HMAC verify", "hs256_small/ring")),
+            RatioAtMost(3.5),
+        ),
+        row(
             "ES256 full verify",
             "es256/gatepass",
             Some(("ring ECDSA P-256 verify", "es256/ring")),

@@ -153,6 +153,34 @@ fn bench_verify(c: &mut Criterion) {
     }
 }
 
+/// HS256 on a small token (registered claims only): the same checks, little JSON, so the
+/// ratio to the raw HMAC shows the fixed per-token cost rather than the claims' size.
+fn bench_verify_small(c: &mut Criterion) {
+    let case = Case::small(Algorithm::HS256);
+    let mut group = c.benchmark_group("hs256_small");
+    let (message, signature) = (&case.signing_input, &case.signature);
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, HS_SECRET);
+    group.bench_function("ring", |b| {
+        b.iter(|| ring::hmac::verify(&key, black_box(message), black_box(signature)))
+    });
+    group.bench_function("gatepass", |b| {
+        b.iter(|| {
+            case.verifier
+                .verify_access(black_box(&case.token))
+                .expect("verifies")
+        })
+    });
+    let jwt = jwt_key(&case);
+    let validation = jwt_validation(jsonwebtoken::Algorithm::HS256);
+    group.bench_function("jsonwebtoken", |b| {
+        b.iter(|| {
+            jsonwebtoken::decode::<JwtClaims>(black_box(&case.token), &jwt, &validation)
+                .expect("jsonwebtoken verifies")
+        })
+    });
+    group.finish();
+}
+
 fn bench_cache(c: &mut Criterion) {
     let case = Case::new(Algorithm::EdDSA);
     let cached = Verifier::builder(verification_keys(&case.key), ISS, AUD)
@@ -311,6 +339,7 @@ fn main() {
         .sample_size(60)
         .configure_from_args();
     bench_verify(&mut c);
+    bench_verify_small(&mut c);
     bench_cache(&mut c);
     bench_issue(&mut c);
     let sizes: &[u64] = if smoke {

@@ -13,7 +13,7 @@
 //! curl -s localhost:4000/public                                     # → no token needed
 //! ```
 //!
-//! Set `JWKS_URL` to point elsewhere. This API verifies offline: a logout on the auth
+//! Set `JWKS_URL` to point elsewhere, and `TOKEN_CACHE=10000` to cache verified tokens. This API verifies offline: a logout on the auth
 //! server stops a token here only when it expires (5 minutes) — that is the stateless
 //! trade-off; share a Redis store (`--store redis://`) to enforce logouts everywhere at once.
 
@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use axum::routing::get;
 use axum::Router;
-use gatepass::{AuthLayer, Authenticated, JwksClient, Verifier};
+use gatepass::{AuthLayer, Authenticated, JwksClient, TokenCache, Verifier};
 
 async fn orders(auth: Authenticated) -> String {
     format!("orders of {}\n", auth.sub)
@@ -53,7 +53,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let _refresher = jwks.spawn_refresher(Duration::from_secs(60));
 
-    let verifier = Arc::new(Verifier::builder(jwks, "gatepass", "gatepass").build()?);
+    // TOKEN_CACHE=N keeps up to N verified tokens (each still re-checked for expiry, key
+    // and revocation on every hit): a client repeating its token skips the signature check.
+    let mut builder = Verifier::builder(jwks, "gatepass", "gatepass");
+    if let Some(size) = std::env::var("TOKEN_CACHE").ok().and_then(|n| n.parse().ok()) {
+        builder = builder.cache(TokenCache::new(size, Duration::from_secs(60))?);
+    }
+    let verifier = Arc::new(builder.build()?);
     let app = Router::new()
         .route("/orders", get(orders))
         .route_layer(AuthLayer::new(verifier))
