@@ -56,7 +56,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // TOKEN_CACHE=N keeps up to N verified tokens (each still re-checked for expiry, key
     // and revocation on every hit): a client repeating its token skips the signature check.
     let mut builder = Verifier::builder(jwks, "gatepass", "gatepass");
-    if let Some(size) = std::env::var("TOKEN_CACHE").ok().and_then(|n| n.parse().ok()) {
+    if let Some(size) = std::env::var("TOKEN_CACHE")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
         builder = builder.cache(TokenCache::new(size, Duration::from_secs(60))?);
     }
     let verifier = Arc::new(builder.build()?);
