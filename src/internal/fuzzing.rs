@@ -5,7 +5,7 @@
 //! same functions replay the committed corpora in `cargo test` (`tests/api/fuzz_corpus.rs`),
 //! so the properties are checked on stable without libFuzzer.
 //!
-//! Everything runs against one fixed world ([`fixture`]): a key per algorithm built from
+//! Everything runs against one fixed world (`fixture`): a key per algorithm built from
 //! published JWKs, an issuer and audience, and a pinned clock. See `docs/FUZZING.md`.
 
 #![allow(
