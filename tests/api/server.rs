@@ -156,7 +156,10 @@ fn repeated_login_failures_are_throttled_with_retry_after() {
     assert_eq!(throttled.status, 429);
     // One attempt back per 60 s; the server's clock may have crossed a second since.
     let retry_after: u64 = throttled.header("retry-after").unwrap().parse().unwrap();
-    assert!((55..=60).contains(&retry_after), "Retry-After: {retry_after}");
+    assert!(
+        (55..=60).contains(&retry_after),
+        "Retry-After: {retry_after}"
+    );
     // Another user is not affected.
     assert_eq!(
         server
@@ -675,15 +678,10 @@ fn two_hundred_concurrent_requests_are_all_answered() {
 fn demo_mode_prints_a_password_that_logs_in() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&["--demo"], dir.path());
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    let logs = server.logs();
-    let password = logs
-        .lines()
-        .find_map(|l| l.strip_prefix("demo password: "))
-        .expect("the password line")
-        .trim()
-        .to_owned();
-    assert!(logs.contains("curl -s -X POST http://"));
+    let password = server.log_line("demo password: ");
+    assert!(server
+        .log_line("try: ")
+        .starts_with("curl -s -X POST http://"));
     let reply = server.json(
         "/auth/login",
         &json!({"username": "demo", "password": password}),
@@ -742,14 +740,7 @@ fn serve_refuses_bad_configuration_with_exit_2() {
 fn pyjwt_verifies_a_login_token_against_the_served_jwks() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&["--demo"], dir.path());
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    let logs = server.logs();
-    let password = logs
-        .lines()
-        .find_map(|l| l.strip_prefix("demo password: "))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let password = server.log_line("demo password: ");
     let reply = server.json(
         "/auth/login",
         &json!({"username": "demo", "password": password}),

@@ -51,6 +51,23 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The first log line starting with `prefix`, waiting up to 10 s for it (the server
+    /// writes its log asynchronously to the address line tests wait for).
+    pub fn log_line(&self, prefix: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(line) = self.logs().lines().find_map(|l| l.strip_prefix(prefix)) {
+                return line.trim().to_owned();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {prefix:?} line in: {}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Stop with SIGTERM (graceful) and wait.
     pub fn stop(&mut self) {
         #[cfg(unix)]
