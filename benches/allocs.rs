@@ -127,24 +127,7 @@ fn main() {
     let sid = session_id(1, 9);
     row(
         "issue access + refresh (EdDSA)",
-        per_call(|| {
-            let access = eddsa
-                .issuer
-                .access_token(SUB)
-                .session_id(&sid)
-                .claims(&custom)
-                .expect("claims")
-                .issue()
-                .expect("access");
-            let refresh = eddsa
-                .issuer
-                .refresh_token(SUB, &sid, 1)
-                .claims(&custom)
-                .expect("claims")
-                .issue()
-                .expect("refresh");
-            (access, refresh)
-        }),
+        per_call(|| eddsa.issue_pair(&sid, &custom)),
     );
 
     let list = revocation_list(1000);

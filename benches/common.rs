@@ -8,8 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use gatepass::{
-    Algorithm, CustomClaims, Issuer, RevocationList, SigningKey, VerificationKeys, Verifier,
-    VerifyingKey,
+    Algorithm, CustomClaims, IssuedToken, Issuer, RevocationList, SigningKey, VerificationKeys,
+    Verifier, VerifyingKey,
 };
 use serde_json::{json, Value};
 
@@ -107,6 +107,27 @@ impl Case {
             signature,
             verifier,
         }
+    }
+
+    /// What `SessionManager::login` and `::refresh` sign: an access and a refresh token
+    /// for session `sid`, both carrying `custom`.
+    pub fn issue_pair(&self, sid: &str, custom: &CustomClaims) -> (IssuedToken, IssuedToken) {
+        let access = self
+            .issuer
+            .access_token(SUB)
+            .session_id(sid)
+            .claims(custom)
+            .expect("claims")
+            .issue()
+            .expect("access");
+        let refresh = self
+            .issuer
+            .refresh_token(SUB, sid, 1)
+            .claims(custom)
+            .expect("claims")
+            .issue()
+            .expect("refresh");
+        (access, refresh)
     }
 
     /// A member of the private JWK, base64url-decoded.

@@ -20,6 +20,7 @@ use gatepass::{
 };
 use redis_server::{Proxy, RedisServer};
 
+use crate::store_conformance::{consume, record};
 use crate::support::{block_on, HS_SECRET, NOW};
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -59,23 +60,6 @@ fn revoked(store: &dyn SessionStore, jti: &str, sid: Option<&str>, sub: &str) ->
     store
         .revocations()
         .check(&RevocationQuery::new(jti, sid, sub, 0))
-}
-
-fn record(sid: &str, sub: &str, now: u64) -> SessionRecord {
-    SessionRecord::new(sid.into(), sub.into(), format!("{sid}-r0"), now, 1000, 100)
-}
-
-fn consume(sid: &str, gen: u64, jti: &str, now: u64, grace: u64) -> ConsumeRequest {
-    ConsumeRequest::new(
-        sid.into(),
-        gen,
-        jti.into(),
-        now,
-        format!("{sid}-r{}", gen + 1),
-        IssuedPair::new(format!("access-{gen}"), format!("refresh-{gen}"), 300),
-        grace,
-        now + 600,
-    )
 }
 
 fn unavailable<T: std::fmt::Debug>(result: Result<T, StoreError>) -> bool {

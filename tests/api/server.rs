@@ -290,37 +290,8 @@ fn of_sixteen_concurrent_refreshes_exactly_one_wins() {
     let server = setup.serve(&[]);
     let pair = login(&server, "alice");
     let token = pair["refresh_token"].as_str().unwrap().to_owned();
-    let addr = server.addr;
-    let barrier = Arc::new(std::sync::Barrier::new(16));
-    let statuses: Vec<u16> = (0..16)
-        .map(|_| {
-            let (token, barrier) = (token.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                let body = json!({"refresh_token": token}).to_string();
-                crate::server_support::request(
-                    addr,
-                    "POST",
-                    "/auth/refresh",
-                    &["Content-Type: application/json"],
-                    body.as_bytes(),
-                )
-                .status
-            })
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|t| t.join().unwrap())
-        .collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert!(
-        statuses.iter().all(|s| *s == 200 || *s == 400),
-        "{statuses:?}"
-    );
+    let statuses = crate::server_support::concurrent_refreshes(&[server.addr], &token, 16);
+    crate::server_support::assert_one_winner(&statuses);
 }
 
 #[test]

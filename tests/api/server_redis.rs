@@ -2,14 +2,13 @@
 //! free loopback port): sessions move between nodes, logouts propagate, one winner among
 //! concurrent refreshes on both, and a Redis outage fails closed and recovers.
 
-use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use gatepass::UsersFile;
 use serde_json::{json, Value};
 
 use crate::redis_store::redis_server::RedisServer;
-use crate::server_support::{request, Reply, Server};
+use crate::server_support::{assert_one_winner, concurrent_refreshes, Reply, Server};
 use crate::support::*;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -143,37 +142,8 @@ fn thirty_two_concurrent_refreshes_across_both_nodes_have_one_winner() {
     let cluster = Cluster::new();
     let (a, b) = (cluster.node(), cluster.node());
     let token = s(&login(&a), "refresh_token");
-    let barrier = Arc::new(Barrier::new(32));
-    let statuses: Vec<u16> = (0..32)
-        .map(|i| {
-            let addr = if i % 2 == 0 { a.addr } else { b.addr };
-            let (token, barrier) = (token.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                let body = json!({"refresh_token": token}).to_string();
-                request(
-                    addr,
-                    "POST",
-                    "/auth/refresh",
-                    &["Content-Type: application/json"],
-                    body.as_bytes(),
-                )
-                .status
-            })
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|t| t.join().unwrap())
-        .collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert!(
-        statuses.iter().all(|s| *s == 200 || *s == 400),
-        "{statuses:?}"
-    );
+    let statuses = concurrent_refreshes(&[a.addr, b.addr], &token, 32);
+    assert_one_winner(&statuses);
 }
 
 #[test]

@@ -152,6 +152,39 @@ impl Reply {
     }
 }
 
+/// Present one refresh token `n` times at once (threads released by one barrier), request
+/// `i` going to `addrs[i % addrs.len()]`, and return the HTTP statuses of the answers.
+pub fn concurrent_refreshes(addrs: &[SocketAddr], token: &str, n: usize) -> Vec<u16> {
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(n));
+    let body = serde_json::json!({ "refresh_token": token }).to_string();
+    (0..n)
+        .map(|i| {
+            let (addr, barrier, body) = (addrs[i % addrs.len()], barrier.clone(), body.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let headers = ["Content-Type: application/json"];
+                request(addr, "POST", "/auth/refresh", &headers, body.as_bytes()).status
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect()
+}
+
+/// Exactly one of `statuses` is 200 and every other is 400 (`invalid_grant`).
+pub fn assert_one_winner(statuses: &[u16]) {
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 400),
+        "{statuses:?}"
+    );
+}
+
 /// Send one request and read the whole answer (`Connection: close`).
 pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[&str], body: &[u8]) -> Reply {
     let mut stream = TcpStream::connect(addr).unwrap();

@@ -10,11 +10,13 @@ use gatepass::{
 
 use crate::support::block_on;
 
-fn record(sid: &str, sub: &str, now: u64) -> SessionRecord {
+/// A session `sid` of `sub` created at `now` (generation 0, current refresh `{sid}-r0`).
+pub(crate) fn record(sid: &str, sub: &str, now: u64) -> SessionRecord {
     SessionRecord::new(sid.into(), sub.into(), format!("{sid}-r0"), now, 1000, 100)
 }
 
-fn consume(sid: &str, gen: u64, jti: &str, now: u64, grace: u64) -> ConsumeRequest {
+/// Consume refresh `jti` of generation `gen` at `now`, naming `{sid}-r{gen+1}` its successor.
+pub(crate) fn consume(sid: &str, gen: u64, jti: &str, now: u64, grace: u64) -> ConsumeRequest {
     ConsumeRequest::new(
         sid.into(),
         gen,
