@@ -456,6 +456,10 @@ pub enum IssueError {
     Claims(String),
     /// A time value is out of the JSON-safe range 0..2^53.
     TimeOutOfRange,
+    /// The token would be longer than [`MAX_TOKEN_BYTES`](crate::MAX_TOKEN_BYTES) or its
+    /// claims would nest deeper than 32 levels: every verifier would refuse it as
+    /// `too_large`, so it is not issued.
+    TooLarge(TooLarge),
     /// The signing primitive failed (ring reported an error).
     Signing,
     /// The operating system's random number generator failed.
@@ -471,6 +475,14 @@ impl fmt::Display for IssueError {
             ),
             Self::Claims(why) => write!(f, "the claims are not a JSON object: {why}"),
             Self::TimeOutOfRange => f.write_str("a time claim is outside 0..2^53"),
+            Self::TooLarge(TooLarge::Length { max }) => write!(
+                f,
+                "the token would be longer than {max} bytes, which every verifier refuses"
+            ),
+            Self::TooLarge(TooLarge::Depth { max }) => write!(
+                f,
+                "the claims would nest deeper than {max} levels, which every verifier refuses"
+            ),
             Self::Signing => f.write_str("signing failed"),
             Self::Randomness => f.write_str("the system random number generator failed"),
         }

@@ -6,11 +6,13 @@
 //! parsed into [`StrictValue`], which refuses duplicate member names at every level.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::map::Entry;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// The deepest nesting accepted; the top-level object is level 1 (CONTRACT §3).
@@ -215,6 +217,54 @@ impl<'de> Deserialize<'de> for MemberName<'de> {
     }
 }
 
+/// Check one JSON value (already known to be well-formed JSON) for everything
+/// [`StrictValue`] refuses *except* numbers: no duplicate member names at any level, and
+/// every string and member name a valid escape sequence. A number no double can hold
+/// (`1e400`) is not a structural error: CONTRACT §3 calls such a claim invalid (wrong
+/// range), which is decided after the signature, not `malformed`.
+///
+/// Each level re-reads its own text, so the cost is O(depth × length); depth is bounded
+/// by [`MAX_DEPTH`] before any parse. Only wrong-typed claims and the rare claims object
+/// that [`StrictValue`] cannot hold come here, never the hot path.
+pub(crate) fn check_structure(json: &str) -> Result<(), serde_json::Error> {
+    match json.trim_start().as_bytes().first() {
+        Some(b'{') => {
+            let mut de = serde_json::Deserializer::from_str(json);
+            de.deserialize_map(ShapeVisitor)?;
+            de.end()
+        }
+        Some(b'[') => serde_json::from_str::<Vec<&RawValue>>(json)?
+            .iter()
+            .try_for_each(|item| check_structure(item.get())),
+        Some(b'"') => serde_json::from_str::<String>(json).map(drop),
+        _ => Ok(()),
+    }
+}
+
+/// The object case of [`check_structure`].
+struct ShapeVisitor;
+
+impl<'de> Visitor<'de> for ShapeVisitor {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
+        let mut names = HashSet::new();
+        while let Some(MemberName(name)) = access.next_key()? {
+            if names.contains(&name) {
+                return Err(de::Error::custom(DuplicateMember(&name)));
+            }
+            let value: &'de RawValue = access.next_value()?;
+            check_structure(value.get()).map_err(de::Error::custom)?;
+            names.insert(name);
+        }
+        Ok(())
+    }
+}
+
 /// A [`DeserializeSeed`] that parses one value strictly; used by visitors that have already
 /// decided a member is not one of theirs.
 pub(crate) struct StrictSeed;
@@ -251,6 +301,30 @@ mod tests {
         assert!(parse_object(br#"{"a":{"b":1,"b":1}}"#).is_err());
         assert!(parse_object(br#"{"a":[{"b":1,"\u0062":2}]}"#).is_err());
         assert!(parse_object(br#"{"a":1,"b":[1,{"c":null}]}"#).is_ok());
+    }
+
+    #[test]
+    fn structure_checks_ignore_number_ranges_but_not_duplicates_or_escapes() {
+        for ok in [
+            "1e400",
+            "-1e400",
+            "[1e400]",
+            r#"{"a":[1,{"b":1e400}],"c":"d"}"#,
+            r#""\u00e9""#,
+            r#"{"a":{"a":1}}"#,
+            "null",
+        ] {
+            assert!(check_structure(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            r#"{"a":1,"a":1e400}"#,
+            r#"[{"b":1,"\u0062":2}]"#,
+            r#"{"x":[1e400,{"c":1,"c":2}]}"#,
+            r#""\ud800""#,
+            r#"{"\ud800":1}"#,
+        ] {
+            assert!(check_structure(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

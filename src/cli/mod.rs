@@ -7,6 +7,7 @@ mod serve;
 mod token;
 mod users;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -96,7 +97,7 @@ enum Command {
     Inspect {
         /// The token, or - to read it from stdin.
         #[arg(value_name = "TOKEN|-")]
-        token: String,
+        token: OsString,
     },
 }
 
@@ -108,7 +109,7 @@ struct RevokeCli {
     revocations: PathBuf,
     /// Revoke this token (by its jti, until its exp); - reads it from stdin.
     #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
-    token: Option<String>,
+    token: Option<OsString>,
     /// Revoke the token with this jti...
     #[arg(long, value_name = "ID", requires = "exp", allow_hyphen_values = true)]
     jti: Option<String>,
@@ -309,7 +310,7 @@ struct VerifyCli {
     at: Option<u64>,
     /// The token, or - to read it from stdin.
     #[arg(value_name = "TOKEN|-")]
-    token: String,
+    token: OsString,
 }
 
 fn dispatch(command: Command) -> CliResult {

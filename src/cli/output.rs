@@ -1,6 +1,7 @@
 //! How the CLI talks: machine output as JSON on stdout, one-line JSON rejections and
 //! human messages on stderr, and the exit codes of CONTRACT §3.
 
+use std::ffi::OsStr;
 use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
 
@@ -79,28 +80,40 @@ pub(crate) fn print_line(text: &str) {
 /// Read a token given as an argument, or from stdin when it is `-`. One trailing line
 /// break is stripped from stdin (it ends the line, it is not part of the token); anything
 /// else, whitespace included, stays and is judged by the parser.
-pub(crate) fn read_token(arg: &str) -> Result<String, Failure> {
-    if arg != "-" {
-        return Ok(arg.to_owned());
+///
+/// Size comes before structure (CONTRACT §3): input over the cap is `too_large` even when
+/// it is not UTF-8, and input that is not UTF-8 is `malformed` (exit 1, one JSON line),
+/// whether it came from stdin or from an argument.
+pub(crate) fn read_token(arg: &OsStr) -> Result<String, Failure> {
+    let bytes = if arg == "-" {
+        // Read a little past the limit so an over-long token is reported as too large
+        // without ever holding an unbounded input in memory.
+        let limit = gatepass::MAX_TOKEN_BYTES as u64 + 3;
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Failure::usage(format!("cannot read the token from stdin: {e}")))?;
+        if bytes.ends_with(b"\r\n") {
+            bytes.truncate(bytes.len() - 2);
+        } else if bytes.ends_with(b"\n") {
+            bytes.truncate(bytes.len() - 1);
+        }
+        bytes
+    } else {
+        arg.as_encoded_bytes().to_vec()
+    };
+    if bytes.len() > gatepass::MAX_TOKEN_BYTES {
+        return Err(Failure::from(gatepass::VerifyError::TooLarge(
+            gatepass::TooLarge::Length {
+                max: gatepass::MAX_TOKEN_BYTES,
+            },
+        )));
     }
-    // Read a little past the limit so an over-long token is reported as too large
-    // without ever holding an unbounded input in memory.
-    let limit = gatepass::MAX_TOKEN_BYTES as u64 + 3;
-    let mut bytes = Vec::new();
-    std::io::stdin()
-        .lock()
-        .take(limit)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Failure::usage(format!("cannot read the token from stdin: {e}")))?;
-    if bytes.ends_with(b"\r\n") {
-        bytes.truncate(bytes.len() - 2);
-    } else if bytes.ends_with(b"\n") {
-        bytes.truncate(bytes.len() - 1);
-    }
-    String::from_utf8(bytes).map_err(|_| {
-        Failure::from(gatepass::VerifyError::Malformed(
-            gatepass::Malformed::Segments,
-        ))
+    String::from_utf8(bytes).map_err(|_| Failure::Rejected {
+        kind: "malformed",
+        message: "malformed token: not UTF-8 text (a compact JWS is ASCII)".into(),
     })
 }
 

@@ -1,5 +1,6 @@
 //! `gatepass revoke`: add an entry to a durable revocation journal.
 
+use std::ffi::OsString;
 use std::path::Path;
 
 use gatepass::{EndReason, FileStore, SessionStore as _, SubjectCutoff, UntrustedToken};
@@ -14,7 +15,8 @@ const MARGIN: u64 = gatepass::MAX_LEEWAY.as_secs();
 /// What to revoke, as given on the command line.
 #[derive(Debug)]
 pub(crate) enum Target {
-    Token(String),
+    /// A token as given on the command line (not necessarily UTF-8), or `-` for stdin.
+    Token(OsString),
     Entry(Entry),
 }
 

@@ -1,5 +1,6 @@
 //! `issue`, `verify` and `inspect`.
 
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,7 +90,7 @@ pub(crate) struct VerifyArgs {
     pub(crate) max_age: Option<u64>,
     pub(crate) revocations: Option<PathBuf>,
     pub(crate) at: Option<u64>,
-    pub(crate) token: String,
+    pub(crate) token: OsString,
 }
 
 fn load_jwks(source: &str) -> Result<VerificationKeys, Failure> {
@@ -172,7 +173,7 @@ pub(crate) fn verify(args: VerifyArgs) -> CliResult {
     print_json(&output, false)
 }
 
-pub(crate) fn inspect(token: &str) -> CliResult {
+pub(crate) fn inspect(token: &OsStr) -> CliResult {
     let token = read_token(token)?;
     let shown = UntrustedToken::new(&token)?.insecure_inspect()?;
     print_json(

@@ -267,6 +267,10 @@ pub(crate) struct RawClaims {
     /// Only a registered claim in refresh tokens; in access tokens `gen` is custom.
     pub(crate) gen: Slot<u64>,
     pub(crate) custom: CustomClaims,
+    /// A custom claim holds a number no double can hold (`1e400`, at any depth): the
+    /// claims are well-formed but cannot be represented, so the token is
+    /// `invalid_claim` (`custom`) once its signature and registered claims check out.
+    pub(crate) custom_unrepresentable: bool,
 }
 
 impl RawClaims {
@@ -289,14 +293,21 @@ impl RawClaims {
         let custom_capacity = members
             .saturating_sub(REGISTERED_IN_A_TYPICAL_TOKEN)
             .min(64);
-        let mut de = serde_json::Deserializer::from_slice(json);
-        let claims = ClaimsSeed {
-            kind,
-            custom_capacity,
-        }
-        .deserialize(&mut de)?;
-        de.end()?;
-        Ok(claims)
+        let parse = |tolerant| {
+            let mut de = serde_json::Deserializer::from_slice(json);
+            let claims = ClaimsSeed {
+                kind,
+                custom_capacity,
+                tolerant,
+            }
+            .deserialize(&mut de)?;
+            de.end()?;
+            Ok(claims)
+        };
+        // The fast path parses each custom claim once; only when that fails is the object
+        // read again, each custom claim through its raw text, to tell an unrepresentable
+        // number (invalid) from a structural error (malformed).
+        parse(false).or_else(|_| parse(true))
     }
 }
 
@@ -306,6 +317,10 @@ const REGISTERED_IN_A_TYPICAL_TOKEN: usize = 7;
 struct ClaimsSeed {
     kind: TokenType,
     custom_capacity: usize,
+    /// Read custom claims through their raw text, so that one holding a number beyond any
+    /// double is recorded rather than fatal: the slow path, taken only after the fast
+    /// parse failed.
+    tolerant: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for ClaimsSeed {
@@ -315,26 +330,27 @@ impl<'de> DeserializeSeed<'de> for ClaimsSeed {
     }
 }
 
-fn string_slot(value: Value) -> Slot<String> {
-    match value {
-        Value::String(s) => Slot::Present(s),
-        _ => Slot::Invalid,
+/// A string claim from its raw JSON text (structure already checked): anything but a
+/// string, including a number no double can hold, is simply invalid.
+fn string_slot(raw: &str) -> Slot<String> {
+    if raw.starts_with('"') {
+        serde_json::from_str(raw).map_or(Slot::Invalid, Slot::Present)
+    } else {
+        Slot::Invalid
     }
 }
 
-fn audience_slot(value: Value) -> Slot<Audience> {
-    match value {
-        Value::String(s) => Slot::Present(Audience::One(s)),
-        Value::Array(items) if !items.is_empty() => {
-            let mut out = Vec::with_capacity(items.len());
-            for item in items {
-                match item {
-                    Value::String(s) => out.push(s),
-                    _ => return Slot::Invalid,
-                }
-            }
-            Slot::Present(Audience::Many(out))
+/// `aud` from its raw JSON text (structure already checked): a string, or a non-empty
+/// array of strings.
+fn audience_slot(raw: &str) -> Slot<Audience> {
+    match raw.as_bytes().first() {
+        Some(b'"') => {
+            serde_json::from_str(raw).map_or(Slot::Invalid, |s| Slot::Present(Audience::One(s)))
         }
+        Some(b'[') => match serde_json::from_str::<Vec<String>>(raw) {
+            Ok(items) if !items.is_empty() => Slot::Present(Audience::Many(items)),
+            _ => Slot::Invalid,
+        },
         _ => Slot::Invalid,
     }
 }
@@ -396,6 +412,21 @@ impl<'de> Visitor<'de> for ClaimsSeed {
                     Entry::Occupied(slot) => {
                         return Err(de::Error::custom(DuplicateMember(slot.key())));
                     }
+                    Entry::Vacant(slot) if self.tolerant => {
+                        let raw: &RawValue = access.next_value()?;
+                        match serde_json::from_str::<StrictValue>(raw.get()) {
+                            Ok(StrictValue(value)) => {
+                                slot.insert(value);
+                            }
+                            Err(_) => {
+                                // Structurally sound (checked here) yet not a `Value`: it
+                                // holds a number beyond any double. Invalid, not malformed.
+                                json::check_structure(raw.get()).map_err(de::Error::custom)?;
+                                slot.insert(Value::Null);
+                                claims.custom_unrepresentable = true;
+                            }
+                        }
+                    }
                     Entry::Vacant(slot) => {
                         slot.insert(access.next_value_seed(StrictSeed)?);
                     }
@@ -403,32 +434,21 @@ impl<'de> Visitor<'de> for ClaimsSeed {
                 continue;
             };
             mark_seen(&mut seen, claim, &name)?;
+            // Registered claims are judged from their raw text, so that no value (not
+            // even a number beyond any double) is a parse failure: only structure is.
+            let raw: &RawValue = access.next_value()?;
+            let text = raw.get();
+            json::check_structure(text).map_err(de::Error::custom)?;
             match claim {
-                Claim::Exp | Claim::Nbf | Claim::Iat | Claim::Gen => {
-                    let raw: &RawValue = access.next_value()?;
-                    let text = raw.get();
-                    if text.starts_with(['{', '[']) {
-                        // Wrong type anyway, but a duplicate inside is still a structural error.
-                        serde_json::from_str::<StrictValue>(text).map_err(de::Error::custom)?;
-                    }
-                    let slot = integer_slot(text);
-                    match claim {
-                        Claim::Exp => claims.exp = slot,
-                        Claim::Nbf => claims.nbf = slot,
-                        Claim::Iat => claims.iat = slot,
-                        _ => claims.gen = slot,
-                    }
-                }
-                _ => {
-                    let StrictValue(value) = access.next_value()?;
-                    match claim {
-                        Claim::Iss => claims.iss = string_slot(value),
-                        Claim::Sub => claims.sub = string_slot(value),
-                        Claim::Aud => claims.aud = audience_slot(value),
-                        Claim::Jti => claims.jti = string_slot(value),
-                        _ => claims.sid = string_slot(value),
-                    }
-                }
+                Claim::Exp => claims.exp = integer_slot(text),
+                Claim::Nbf => claims.nbf = integer_slot(text),
+                Claim::Iat => claims.iat = integer_slot(text),
+                Claim::Gen => claims.gen = integer_slot(text),
+                Claim::Iss => claims.iss = string_slot(text),
+                Claim::Sub => claims.sub = string_slot(text),
+                Claim::Aud => claims.aud = audience_slot(text),
+                Claim::Jti => claims.jti = string_slot(text),
+                _ => claims.sid = string_slot(text),
             }
         }
         Ok(claims)

@@ -9,9 +9,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::claims::{Audience, CustomClaims, TokenType, MAX_SAFE_INTEGER};
+use super::parse::MAX_TOKEN_BYTES;
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::crypto::random;
-use crate::error::IssueError;
+use crate::error::{IssueError, TooLarge};
+use crate::json;
 use crate::keys::SigningKey;
 
 /// Default access-token lifetime: 5 minutes (CONTRACT §4).
@@ -191,6 +193,20 @@ impl Issuer {
             _ => &self.access_header,
         };
         let claims = serde_json::to_vec(claims).map_err(|e| IssueError::Claims(e.to_string()))?;
+        // Never hand out a token that every verifier refuses (CONTRACT §3 `too_large`).
+        if json::nests_deeper_than(&claims, json::MAX_DEPTH) {
+            return Err(IssueError::TooLarge(TooLarge::Depth {
+                max: json::MAX_DEPTH,
+            }));
+        }
+        let too_long = || {
+            IssueError::TooLarge(TooLarge::Length {
+                max: MAX_TOKEN_BYTES,
+            })
+        };
+        if header.len() + 1 + claims.len().div_ceil(3) * 4 > MAX_TOKEN_BYTES + 3 {
+            return Err(too_long()); // too long before the signature, so skip signing
+        }
         let mut token = String::with_capacity(header.len() + claims.len() * 4 / 3 + 100);
         token.push_str(header);
         token.push('.');
@@ -201,6 +217,9 @@ impl Issuer {
             .map_err(|_| IssueError::Signing)?;
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(too_long());
+        }
         Ok(token)
     }
 }

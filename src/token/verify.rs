@@ -702,6 +702,7 @@ impl Verifier {
             sid,
             gen,
             custom,
+            custom_unrepresentable,
         } = raw;
         let (Slot::Present(iss), Slot::Present(sub), Slot::Present(aud)) = (iss, sub, aud) else {
             return Err(VerifyError::MissingClaim(Claim::Iss));
@@ -719,6 +720,11 @@ impl Verifier {
         }
         if !aud.contains(&self.audience) {
             return Err(VerifyError::WrongAudience);
+        }
+        // A custom claim holding a number beyond any double: well-formed JSON, but no
+        // claims value can carry it. The last claim check, before revocation.
+        if custom_unrepresentable {
+            return Err(VerifyError::InvalidClaim(Claim::Custom));
         }
         self.check_revocation(&RevocationQuery::new(&jti, sid.as_deref(), &sub, iat))?;
         Ok(Checked {

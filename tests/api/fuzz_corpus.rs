@@ -168,3 +168,13 @@ regression!(
     "revocation_journal",
     "unterminated-record-after-bad-line-is-corruption"
 );
+regression!(
+    a_number_beyond_a_double_in_a_custom_claim_is_invalid_claim,
+    "verify_token",
+    "huge-number-in-custom-claim-is-malformed"
+);
+regression!(
+    a_number_beyond_a_double_in_a_string_claim_is_invalid_claim,
+    "verify_token",
+    "huge-number-in-string-claim-is-malformed"
+);

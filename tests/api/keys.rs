@@ -389,11 +389,17 @@ fn cli_issue_signs_with_the_requested_key_and_claims() {
         Algorithm::EdDSA
     );
     // Usage errors: reserved claim, non-JSON value, missing keyset, unknown alg.
+    // ... and tokens every verifier would refuse as too_large (found by review: `issue`
+    // printed them, exit 0).
+    let deep = format!("d={}{}", "[".repeat(40), "]".repeat(40));
+    let long = format!("b=\"{}\"", "x".repeat(9000));
     for bad in [
         vec!["--claim", "exp=1"],
         vec!["--claim", "role=admin"],
         vec!["--ttl", "0"],
         vec!["--alg", "none"],
+        vec!["--claim", &deep],
+        vec!["--claim", &long],
     ] {
         let mut args = vec![
             "issue", "--keyset", &path, "--iss", ISS, "--aud", AUD, "--sub", "c",

@@ -155,6 +155,11 @@ pub fn claims_with(replace: &[(&str, &str)]) -> String {
 
 /// Run the real binary with `args`, optionally feeding `stdin`.
 pub fn run(args: &[String], stdin: Option<&[u8]>) -> Output {
+    run_os(args, stdin)
+}
+
+/// [`run`] with arguments that need not be UTF-8.
+pub fn run_os<S: AsRef<std::ffi::OsStr>>(args: &[S], stdin: Option<&[u8]>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gatepass"))
         .args(args)
         .stdin(if stdin.is_some() {

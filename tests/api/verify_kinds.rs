@@ -254,6 +254,169 @@ fn registered_claim_types_and_ranges_are_enforced() {
     assert!(verifier.verify_access(&token).is_ok());
 }
 
+/// CONTRACT §3: out-of-range numbers, "even beyond a double such as `1e400`", make a claim
+/// invalid; `malformed` is for structure. Found by review: only `exp`/`iat`/`nbf` were read
+/// from their raw text, so `"iss": 1e400` or `"aud": [1e400]` failed the JSON parse.
+#[test]
+fn numbers_beyond_a_double_make_a_claim_invalid_not_the_token_malformed() {
+    let fixture = Fixture::new();
+    let verifier = fixture.verifier();
+    let cases = [
+        ("iss", "1e400", Claim::Iss),
+        ("sub", "-1e400", Claim::Sub),
+        ("aud", "1e400", Claim::Aud),
+        ("aud", "[\"api\",1e400]", Claim::Aud),
+        ("exp", "[1e400]", Claim::Exp),
+        ("iat", "{\"a\":1e400}", Claim::Iat),
+        ("jti", "1E+400", Claim::Jti),
+        ("sid", "1e400", Claim::Sid),
+        // Custom claims: well-formed JSON no claims map can hold, at any depth.
+        ("x", "1e400", Claim::Custom),
+        ("x", "{\"a\":[1,{\"b\":-1e400}]}", Claim::Custom),
+    ];
+    for (name, value, claim) in cases {
+        let token = craft_hs256(&hs_header(), &claims_with(&[(name, value)]));
+        assert_eq!(
+            verifier.verify_access(&token),
+            Err(VerifyError::InvalidClaim(claim)),
+            "{name}={value}"
+        );
+    }
+    // Registered claims are judged first, and time, issuer and audience before a custom
+    // claim; revocation comes after all of them.
+    let both = claims_with(&[("x", "1e400"), ("sub", "1")]);
+    assert_eq!(
+        verifier.verify_access(&craft_hs256(&hs_header(), &both)),
+        Err(VerifyError::InvalidClaim(Claim::Sub))
+    );
+    let expired = claims_with(&[("x", "1e400"), ("exp", &(NOW - 3600).to_string())]);
+    assert_eq!(
+        verifier.verify_access(&craft_hs256(&hs_header(), &expired)),
+        Err(VerifyError::Expired)
+    );
+    // Structure still comes first: a duplicate anywhere beside a huge number is malformed,
+    // and so is a lone surrogate.
+    for claims in [
+        claims_with(&[("x", "[1e400,{\"c\":1,\"c\":2}]")]),
+        claims_with(&[("aud", "[1e400,{\"c\":1,\"c\":2}]")]),
+        claims_with(&[("x", "1e400"), ("y", "\"\\ud800\"")]),
+        claims_with(&[("iss", "\"\\ud800\"")]),
+    ] {
+        let err = verifier
+            .verify_access(&craft_hs256(&hs_header(), &claims))
+            .unwrap_err();
+        assert_eq!(err.kind(), "malformed", "{claims}: {err}");
+    }
+    // And no claim is judged before the signature.
+    let token = craft_hs256(&hs_header(), &claims_with(&[("x", "1e400")]));
+    let (unsigned, _) = token.rsplit_once('.').unwrap();
+    let forged = format!("{unsigned}.{}", b64([0u8; 32]));
+    assert_eq!(
+        verifier.verify_access(&forged),
+        Err(VerifyError::BadSignature)
+    );
+}
+
+/// The issuer never hands out a token that every verifier refuses as `too_large`: claims
+/// nested deeper than 32 levels, or a token over 8192 bytes. Right at the limits it issues,
+/// and the token verifies.
+#[test]
+fn the_issuer_refuses_tokens_every_verifier_would_call_too_large() {
+    use gatepass::{IssueError, TooLarge, MAX_TOKEN_BYTES};
+    let fixture = Fixture::new();
+    let issuer = fixture.issuer(Algorithm::HS256);
+    let verifier = fixture.verifier();
+    let nested = |levels: usize| -> serde_json::Value {
+        serde_json::from_str(&format!("{}{}", "[".repeat(levels), "]".repeat(levels))).unwrap()
+    };
+    let issue = |name: &str, value: serde_json::Value| {
+        let mut claims = gatepass::CustomClaims::new();
+        claims.insert(name.into(), value);
+        issuer
+            .access_token("alice")
+            .claims(&claims)
+            .and_then(|b| b.issue())
+    };
+    // Level 1 is the claims object itself, so 31 levels inside reach exactly 32.
+    let deepest = issue("d", nested(31)).expect("32 levels issue");
+    assert!(verifier.verify_access(&deepest.token).is_ok());
+    assert_eq!(
+        issue("d", nested(32)).unwrap_err(),
+        IssueError::TooLarge(TooLarge::Depth { max: 32 })
+    );
+    // Find the longest string claim that still fits, by growing it one byte at a time
+    // from a safe size: it issues a token of at most 8192 bytes, and one byte more is refused.
+    let mut fill = 5500;
+    let mut longest = None;
+    while let Ok(issued) = issue("b", "x".repeat(fill).into()) {
+        longest = Some(issued);
+        fill += 1;
+    }
+    let longest = longest.expect("a 5500-byte claim fits");
+    assert!(longest.token.len() <= MAX_TOKEN_BYTES && longest.token.len() > MAX_TOKEN_BYTES - 4);
+    assert!(verifier.verify_access(&longest.token).is_ok());
+    assert_eq!(
+        issue("b", "x".repeat(fill).into()).unwrap_err(),
+        IssueError::TooLarge(TooLarge::Length {
+            max: MAX_TOKEN_BYTES
+        })
+    );
+}
+
+/// Size before structure on the CLI too, and a token that is not UTF-8 is a rejected token
+/// (exit 1, one JSON line), not a usage error, whether it comes from stdin or an argument.
+/// Found by review: stdin was decoded before its length was looked at, and clap refused a
+/// non-UTF-8 argument with exit 2.
+#[test]
+fn cli_tokens_that_are_too_long_or_not_utf8_get_the_contract_kinds() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt as _;
+    let fixture = Fixture::new();
+    let keyset = fixture.keyset_path.display().to_string();
+    let verify = |token: OsString, stdin: Option<&[u8]>| {
+        let mut args: Vec<OsString> = ["verify", "--keyset", &keyset, "--iss", ISS, "--aud", AUD]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        args.push(token);
+        cli_rejection(&run_os(&args, stdin))
+    };
+    let mut long_invalid = vec![b'a'; 8194];
+    long_invalid.extend_from_slice("é".as_bytes());
+    long_invalid.extend_from_slice(&[b'a'; 100]);
+    assert_eq!(verify("-".into(), Some(&long_invalid)), "too_large");
+    assert_eq!(verify("-".into(), Some(&[0xff; 9000])), "too_large");
+    assert_eq!(verify("-".into(), Some(b"a.b.\xff\n")), "malformed");
+    assert_eq!(
+        verify(OsString::from_vec(b"a.b.\xff".to_vec()), None),
+        "malformed"
+    );
+    assert_eq!(
+        verify(OsString::from_vec(vec![0xff; 9000]), None),
+        "too_large"
+    );
+    let inspect = run_os(
+        &[
+            OsString::from("inspect"),
+            OsString::from_vec(b"\xff".to_vec()),
+        ],
+        None,
+    );
+    assert_eq!(cli_rejection(&inspect), "malformed");
+    let revocations = fixture.path("revocations.journal");
+    let revoke = run_os(
+        &[
+            OsString::from("revoke"),
+            OsString::from("--revocations"),
+            revocations.into_os_string(),
+            OsString::from("--token"),
+            OsString::from_vec(b"\xff".to_vec()),
+        ],
+        None,
+    );
+    assert_eq!(cli_rejection(&revoke), "malformed");
+}
+
 #[test]
 fn time_checks_follow_the_contract_boundaries() {
     let fixture = Fixture::new();

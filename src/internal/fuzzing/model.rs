@@ -135,8 +135,9 @@ pub(crate) fn typ_accepted(header: &Map<String, Value>, kind: TokenType) -> bool
     typ.eq_ignore_ascii_case(short) || typ.eq_ignore_ascii_case(&long)
 }
 
-/// A claim as the model sees it: its JSON value, or `None` for a number no JSON library
-/// holds (such as `1e400`), which the contract calls invalid rather than malformed.
+/// A claim as the model sees it: its JSON value, or `None` for a value holding a number no
+/// JSON library holds (such as `1e400`), which the contract calls invalid rather than
+/// malformed.
 pub(crate) type ModelClaim = Option<Value>;
 
 fn time_value(value: &ModelClaim) -> Option<u64> {
@@ -213,6 +214,15 @@ pub(crate) fn claims_stage(
     if !audience_matches {
         return Err(VerifyError::WrongAudience);
     }
+    // The contract types only the registered claims; a custom one holding a number no
+    // JSON library holds is invalid too (`custom`), checked last.
+    let is_registered = |name: &str| registered.iter().any(|(n, ..)| *n == name);
+    if claims
+        .iter()
+        .any(|(name, v)| v.is_none() && !(is_registered(name) && (name != "gen" || refresh)))
+    {
+        return Err(VerifyError::InvalidClaim(Claim::Custom));
+    }
     Ok(())
 }
 
@@ -246,15 +256,9 @@ pub(crate) fn verdict<'a>(
         .iter()
         .enumerate()
         .any(|(i, (name, _))| claims.iter().skip(i + 1).any(|(other, _)| other == name));
-    // A number beyond any double is tolerated only where the contract says so: in the
-    // time claims, which it then calls invalid.
-    let time_claim = |name: &str| {
-        matches!(name, "exp" | "nbf" | "iat") || (name == "gen" && kind == TokenType::Refresh)
-    };
-    let unrepresentable = claims
-        .iter()
-        .any(|(name, v)| v.is_none() && !time_claim(name));
-    if duplicate || unrepresentable {
+    // A number beyond any double is not a structural error anywhere: CONTRACT §3 calls
+    // such a registered claim invalid, and `claims_stage` says the same of a custom one.
+    if duplicate {
         return Err(VerifyError::Malformed(Malformed::ClaimsJson));
     }
     let key = key_stage(fixture, header, signing_input, signature)?;

@@ -9,7 +9,7 @@ use serde_json::{Map, Number, Value};
 use super::fixture::{fixture, AUDIENCE, ISSUER, LEEWAY, NOW};
 use super::model::{self, ModelClaim, MAX_SAFE_INTEGER};
 use super::{signing_parts, verify, verify_token};
-use crate::{IssueError, SigningKey, TokenType, TooLarge, UntrustedToken, VerifyError};
+use crate::{IssueError, SigningKey, TokenType, TooLarge, UntrustedToken, MAX_TOKEN_BYTES};
 
 /// Claim names the issuer refuses as custom claims.
 const RESERVED: [&str; 9] = [
@@ -350,7 +350,35 @@ impl Case {
             assert_eq!(issued, Err(IssueError::TimeOutOfRange));
             return;
         }
+        // Nor does it issue what every verifier would refuse as too_large.
+        let custom_depth = custom.values().map(model::depth).max().unwrap_or(0);
+        if 1 + custom_depth > model::MAX_DEPTH {
+            assert_eq!(
+                issued,
+                Err(IssueError::TooLarge(TooLarge::Depth {
+                    max: model::MAX_DEPTH
+                }))
+            );
+            return;
+        }
+        if let Err(IssueError::TooLarge(TooLarge::Length { max })) = &issued {
+            assert_eq!(*max, MAX_TOKEN_BYTES);
+            // Plausible: header, registered claims and signature take well under 1000
+            // bytes, so the custom claims, subject and session id must fill the rest.
+            let variable = serde_json::to_vec(&custom).map_or(0, |c| c.len())
+                + self.sub.len()
+                + self.sid.as_ref().map_or(0, String::len);
+            assert!(
+                variable * 4 / 3 + 1000 > MAX_TOKEN_BYTES,
+                "a {variable}-byte payload refused as too long"
+            );
+            return;
+        }
         let issued = issued.unwrap_or_else(|e| panic!("issuing failed: {e}"));
+        assert!(
+            issued.token.len() <= MAX_TOKEN_BYTES,
+            "issued a token over the cap"
+        );
 
         // The issuer wrote exactly what was asked.
         let mut header = Map::new();
@@ -383,29 +411,15 @@ impl Case {
                 .expect("sid is base64url");
             assert!(sid.len() >= 16, "sid has fewer than 128 random bits");
         }
-        // The issuer does not refuse claims nested deeper than a verifier reads (it signs
-        // what it is given); such a token must be refused as too_large, which `check`
-        // asserts through the model. Anything shallower must read back exactly.
-        match UntrustedToken::with_limit(&issued.token, usize::MAX)
+        // What was issued reads back exactly.
+        let shown = UntrustedToken::new(&issued.token)
             .and_then(|t| t.insecure_inspect())
-        {
-            Ok(shown) => {
-                assert_eq!(shown.header, header, "issued header");
-                assert_eq!(
-                    shown.claims, claims,
-                    "issued claims (custom claims must survive exactly)"
-                );
-            }
-            Err(e) => {
-                assert_eq!(
-                    e,
-                    VerifyError::TooLarge(TooLarge::Depth {
-                        max: model::MAX_DEPTH
-                    })
-                );
-                assert!(model::depth(&Value::Object(claims.clone())) > model::MAX_DEPTH);
-            }
-        }
+            .unwrap_or_else(|e| panic!("issued token does not inspect: {e:?}"));
+        assert_eq!(shown.header, header, "issued header");
+        assert_eq!(
+            shown.claims, claims,
+            "issued claims (custom claims must survive exactly)"
+        );
 
         let parts = Parts {
             header,
