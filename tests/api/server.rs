@@ -378,6 +378,53 @@ fn rfc_7009_revocation_answers_200_and_ends_the_session() {
     assert_eq!(json.status, 415);
 }
 
+/// CONTRACT §5 "Bodies over 16 KiB answer 413" holds on the routes that ignore their
+/// body too, before the token is looked at, and the session is not ended. Found by review:
+/// logout answered 204 to a 20 KB body.
+#[test]
+fn logout_routes_refuse_oversized_bodies_and_keep_the_session() {
+    use std::io::{Read as _, Write as _};
+    let setup = Setup::new();
+    let server = setup.serve(&[]);
+    let pair = login(&server, "alice");
+    let access = pair["access_token"].as_str().unwrap();
+    let big = vec![b'x'; 20_000];
+    for path in ["/auth/logout", "/auth/logout-all"] {
+        let reply = server.request("POST", path, &[&bearer(access)], &big);
+        assert_eq!(reply.status, 413, "{path}");
+        // Declared size alone is enough: no token at all still gets 413, not 401.
+        assert_eq!(
+            server.request("POST", path, &[], &big).status,
+            413,
+            "{path}"
+        );
+        // A chunked body has no declared size: it is cut at the limit while read.
+        let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
+        let chunk = format!("{:x}\r\n{}\r\n", big.len(), "x".repeat(big.len()));
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{}\r\nTransfer-Encoding: chunked\r\n\r\n",
+            server.addr,
+            bearer(access)
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let _ = stream.write_all(chunk.as_bytes());
+        let _ = stream.write_all(b"0\r\n\r\n");
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        assert!(
+            answer.starts_with(b"HTTP/1.1 413"),
+            "{path}: {}",
+            String::from_utf8_lossy(&answer[..answer.len().min(40)])
+        );
+        assert_eq!(me(&server, access).status, 200, "{path} ended the session");
+    }
+    // At the limit the body is ignored and logout works.
+    let exact = vec![b'x'; 16 * 1024];
+    let reply = server.request("POST", "/auth/logout", &[&bearer(access)], &exact);
+    assert_eq!(reply.status, 204);
+    assert_invalid_token(&me(&server, access));
+}
+
 #[test]
 fn bodies_are_limited_typed_and_strict() {
     let setup = Setup::new();

@@ -2,8 +2,11 @@
 //! parsed (no duplicate members or parameters).
 
 use axum::body::Body;
-use axum::http::header::CONTENT_TYPE;
+use axum::extract::Request;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
@@ -16,6 +19,21 @@ fn media_type(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(CONTENT_TYPE)?.to_str().ok()?;
     let essence = value.split(';').next()?.trim();
     Some(essence.to_ascii_lowercase())
+}
+
+/// Middleware over every route: a request that declares a body over [`MAX_BODY`]
+/// (`Content-Length`) is answered 413 before routing, authentication or reading, whatever
+/// the route does with bodies. Chunked bodies are cut at the limit by [`read`].
+pub(crate) async fn refuse_oversized(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY as u64) {
+        return ApiError::PayloadTooLarge.into_response();
+    }
+    next.run(request).await
 }
 
 /// Read at most [`MAX_BODY`] bytes.

@@ -195,10 +195,10 @@ impl AuthRouter {
     /// The auth routes, and a handle to update the JWKS they serve.
     pub fn into_router_with_handle(self) -> (Router, AuthHandle) {
         let state = self.state();
-        (
-            Self::routes(&state).with_state(state.clone()),
-            AuthHandle(state),
-        )
+        let router = Self::routes(&state)
+            .layer(axum::middleware::from_fn(body::refuse_oversized))
+            .with_state(state.clone());
+        (router, AuthHandle(state))
     }
 
     /// The auth routes plus `GET /api/me` and `GET /healthz` (what `gatepass serve`
@@ -209,6 +209,7 @@ impl AuthRouter {
         let router = Self::routes(&state)
             .route("/api/me", get(routes::me).route_layer(layer))
             .route("/healthz", get(routes::healthz))
+            .layer(axum::middleware::from_fn(body::refuse_oversized))
             .with_state(state.clone());
         (router, AuthHandle(state))
     }

@@ -131,20 +131,26 @@ fn logged_out(state: &AuthState) -> Response {
     response
 }
 
-/// `POST /auth/logout` with a bearer access token: that session ends.
+/// `POST /auth/logout` with a bearer access token: that session ends. A body is ignored,
+/// but one over 16 KiB is still 413 (CONTRACT §5), as on every route.
 pub(crate) async fn logout(
     State(state): State<AuthState>,
     auth: Authenticated,
+    ignored: axum::body::Body,
 ) -> Result<Response, ApiError> {
+    body::read(ignored).await?;
     state.sessions.logout_claims(auth.claims()).await?;
     Ok(logged_out(&state))
 }
 
 /// `POST /auth/logout-all` with a bearer access token: every session of its subject ends.
+/// A body is ignored, but one over 16 KiB is 413.
 pub(crate) async fn logout_all(
     State(state): State<AuthState>,
     auth: Authenticated,
+    ignored: axum::body::Body,
 ) -> Result<Response, ApiError> {
+    body::read(ignored).await?;
     state.sessions.logout_all(&auth.claims().sub).await?;
     Ok(logged_out(&state))
 }
