@@ -330,27 +330,11 @@ impl<'de> DeserializeSeed<'de> for ClaimsSeed {
     }
 }
 
-/// A string claim from its raw JSON text (structure already checked): anything but a
-/// string, including a number no double can hold, is simply invalid.
-fn string_slot(raw: &str) -> Slot<String> {
-    if raw.starts_with('"') {
-        serde_json::from_str(raw).map_or(Slot::Invalid, Slot::Present)
-    } else {
-        Slot::Invalid
-    }
-}
-
-/// `aud` from its raw JSON text (structure already checked): a string, or a non-empty
-/// array of strings.
+/// `aud` from the raw JSON text of a non-string (structure already checked): a non-empty
+/// array of strings, or invalid.
 fn audience_slot(raw: &str) -> Slot<Audience> {
-    match raw.as_bytes().first() {
-        Some(b'"') => {
-            serde_json::from_str(raw).map_or(Slot::Invalid, |s| Slot::Present(Audience::One(s)))
-        }
-        Some(b'[') => match serde_json::from_str::<Vec<String>>(raw) {
-            Ok(items) if !items.is_empty() => Slot::Present(Audience::Many(items)),
-            _ => Slot::Invalid,
-        },
+    match serde_json::from_str::<Vec<String>>(raw) {
+        Ok(items) if !items.is_empty() => Slot::Present(Audience::Many(items)),
         _ => Slot::Invalid,
     }
 }
@@ -438,17 +422,35 @@ impl<'de> Visitor<'de> for ClaimsSeed {
             // even a number beyond any double) is a parse failure: only structure is.
             let raw: &RawValue = access.next_value()?;
             let text = raw.get();
+            if text.starts_with('"') {
+                // The common case: one string parse, whose failure (a bad escape) is
+                // structural like anywhere else.
+                let value: String = serde_json::from_str(text).map_err(de::Error::custom)?;
+                match claim {
+                    Claim::Iss => claims.iss = Slot::Present(value),
+                    Claim::Sub => claims.sub = Slot::Present(value),
+                    Claim::Aud => claims.aud = Slot::Present(Audience::One(value)),
+                    Claim::Jti => claims.jti = Slot::Present(value),
+                    Claim::Sid => claims.sid = Slot::Present(value),
+                    Claim::Exp => claims.exp = Slot::Invalid,
+                    Claim::Nbf => claims.nbf = Slot::Invalid,
+                    Claim::Iat => claims.iat = Slot::Invalid,
+                    _ => claims.gen = Slot::Invalid,
+                }
+                continue;
+            }
             json::check_structure(text).map_err(de::Error::custom)?;
             match claim {
                 Claim::Exp => claims.exp = integer_slot(text),
                 Claim::Nbf => claims.nbf = integer_slot(text),
                 Claim::Iat => claims.iat = integer_slot(text),
                 Claim::Gen => claims.gen = integer_slot(text),
-                Claim::Iss => claims.iss = string_slot(text),
-                Claim::Sub => claims.sub = string_slot(text),
                 Claim::Aud => claims.aud = audience_slot(text),
-                Claim::Jti => claims.jti = string_slot(text),
-                _ => claims.sid = string_slot(text),
+                // A string claim that is not a string.
+                Claim::Iss => claims.iss = Slot::Invalid,
+                Claim::Sub => claims.sub = Slot::Invalid,
+                Claim::Jti => claims.jti = Slot::Invalid,
+                _ => claims.sid = Slot::Invalid,
             }
         }
         Ok(claims)
