@@ -584,7 +584,9 @@ pub enum SessionError {
     InvalidGrant(InvalidGrant),
     /// The presented access token is not acceptable (logout with a bad token).
     InvalidToken(VerifyError),
-    /// The store failed; nothing was changed or acknowledged. HTTP 503.
+    /// The store failed, or the revocation view is too stale to judge a token; nothing was
+    /// acknowledged (a refresh whose reply timed out may still have rotated on the server).
+    /// HTTP 503.
     Store(crate::revocation::StoreError),
     /// Signing the new tokens failed. HTTP 500.
     Issue(IssueError),

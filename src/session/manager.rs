@@ -13,7 +13,7 @@ use crate::error::{ConfigError, InvalidGrant, KeysetError, SessionError, VerifyE
 use crate::events::Events;
 use crate::keys::{KeySelector, Keyset, ReloadableKeys};
 use crate::revocation::{
-    ConsumeOutcome, ConsumeRequest, EndReason, IssuedPair, SessionRecord, SessionStore,
+    ConsumeOutcome, ConsumeRequest, EndReason, IssuedPair, SessionRecord, SessionStore, StoreError,
     SubjectCutoff,
 };
 use crate::token::{AccessClaims, CustomClaims, Issuer, Verified, Verifier};
@@ -354,7 +354,10 @@ impl SessionManager {
             .verify_refresh_at(refresh_token, now)
             .map_err(|e| {
                 self.events.refresh_rejected(e.kind());
-                SessionError::InvalidGrant(InvalidGrant::Token(e))
+                // The verifier could not judge the token (keys or revocation list out of
+                // date): a store outage (503, retry), never `invalid_grant`, which tells
+                // an OAuth client to throw its refresh token away.
+                unavailable(&e).unwrap_or(SessionError::InvalidGrant(InvalidGrant::Token(e)))
             })?;
         let claims = verified.into_claims();
         let Some(record) = self.store.session(&claims.sid).await? else {
@@ -477,20 +480,26 @@ impl SessionManager {
     /// RFC 7009 token revocation. A refresh token ends its session (and with it the
     /// session's access tokens); an access token is revoked alone. Tokens that do not
     /// verify (unknown, expired, forged) are ignored, as the RFC asks: the answer is the
-    /// same, so a caller learns nothing about tokens it could not already verify.
+    /// same, so a caller learns nothing about tokens it could not already verify. A token
+    /// that cannot be judged right now (the keys or the revocation view are out of date,
+    /// e.g. a Redis outage past the staleness bound) is an error
+    /// ([`SessionError::Store`], HTTP 503), never a silent success with nothing stored.
     pub async fn revoke(&self, token: &str, hint: Option<&str>) -> Result<(), SessionError> {
         let verifier = self.verifier();
         let now = self.now();
-        let as_refresh = || verifier.verify_refresh_at(token, now).ok();
-        let as_access = || verifier.verify_access_at(token, now).ok();
+        // A token the verifier cannot judge right now (keys or revocation list out of
+        // date) is not "invalid": answering 200 would tell the client it is revoked while
+        // nothing was stored. Fail with the outage instead (503, retry).
+        let as_refresh = || judged(verifier.verify_refresh_at(token, now));
+        let as_access = || judged(verifier.verify_access_at(token, now));
         if hint == Some("access_token") {
-            if let Some(access) = as_access() {
+            if let Some(access) = as_access()? {
                 return self
                     .revoke_jti(&access.claims().jti, access.claims().exp)
                     .await;
             }
         }
-        if let Some(refresh) = as_refresh() {
+        if let Some(refresh) = as_refresh()? {
             let sid = &refresh.claims().sid;
             self.store
                 .revoke_session(sid, self.revoke_until(now), EndReason::Revoked)
@@ -499,7 +508,7 @@ impl SessionManager {
                 .session_revoked(sid, EndReason::Revoked.as_str());
             return Ok(());
         }
-        if let Some(access) = as_access() {
+        if let Some(access) = as_access()? {
             return self
                 .revoke_jti(&access.claims().jti, access.claims().exp)
                 .await;
@@ -510,6 +519,26 @@ impl SessionManager {
     /// Drop expired sessions and revocations from the store.
     pub async fn prune(&self) -> Result<crate::revocation::PruneReport, SessionError> {
         Ok(self.store.prune(self.now()).await?)
+    }
+}
+
+/// A verification that failed because the verifier could not judge the token (its keys
+/// or its revocation view are out of date), as the store outage it is.
+fn unavailable(err: &VerifyError) -> Option<SessionError> {
+    match err {
+        VerifyError::KeysUnavailable | VerifyError::RevocationsUnavailable => Some(
+            SessionError::Store(StoreError::Unavailable(err.to_string())),
+        ),
+        _ => None,
+    }
+}
+
+/// A verification result for RFC 7009 revocation: the token, `None` for a token that is
+/// simply not valid (ignored, as the RFC asks), or the outage that kept it from being judged.
+fn judged<T>(result: Result<T, VerifyError>) -> Result<Option<T>, SessionError> {
+    match result {
+        Ok(verified) => Ok(Some(verified)),
+        Err(e) => unavailable(&e).map_or(Ok(None), Err),
     }
 }
 

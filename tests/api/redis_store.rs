@@ -209,6 +209,43 @@ fn two_nodes(
     )
 }
 
+/// The subject index (sid -> absolute end, what logout-all walks) forgets sessions past
+/// their absolute end at the subject's next login or rotation. Found by review: sessions
+/// that simply expired stayed in it forever.
+#[test]
+fn the_subject_index_forgets_sessions_past_their_absolute_end() {
+    let server = RedisServer::start(false);
+    let rt = runtime();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let store = connect(&rt, &server.url(), options(&clock, "idx:"));
+    let mut con = server.connection();
+    let sessions = |con: &mut redis::Connection| -> i64 {
+        redis::cmd("HLEN").arg("idx:u:ivy").query(con).unwrap()
+    };
+    // record(): absolute lifetime 1000 s, idle timeout 100 s.
+    for i in 0..10 {
+        block_on(store.create_session(record(&format!("old{i}"), "ivy", NOW))).unwrap();
+    }
+    assert_eq!(sessions(&mut con), 10);
+    block_on(store.create_session(record("late", "ivy", NOW + 960))).unwrap();
+    assert_eq!(sessions(&mut con), 11, "nothing has ended yet");
+    // A login after their absolute end drops the ten.
+    block_on(store.create_session(record("new", "ivy", NOW + 1000))).unwrap();
+    assert_eq!(sessions(&mut con), 2);
+    // A rotation prunes too: at NOW + 1961 "late" is past its end, "new" is not.
+    block_on(store.create_session(record("b", "ivy", NOW + 1900))).unwrap();
+    assert_eq!(
+        block_on(store.consume_if_current(consume("b", 0, "b-r0", NOW + 1961, 0))).unwrap(),
+        ConsumeOutcome::Rotated
+    );
+    assert_eq!(sessions(&mut con), 2, "late went, new and b stay");
+    // Logout-all still ends exactly the live ones.
+    let ended =
+        block_on(store.revoke_subject("ivy", SubjectCutoff::new(NOW + 1962, None), NOW + 1962))
+            .unwrap();
+    assert_eq!(ended.len(), 2);
+}
+
 #[test]
 fn two_nodes_share_sessions_revocations_and_reuse_detection() {
     let server = RedisServer::start(false);
@@ -370,6 +407,28 @@ fn redis_killed_mid_run_fails_closed_serves_the_mirror_then_recovers_with_every_
             .to_string(),
         SessionError::InvalidToken(VerifyError::RevocationsUnavailable).to_string()
     );
+    // Past the bound, refresh and RFC 7009 revocation cannot judge a token either: they
+    // fail as an outage (503), never `invalid_grant` (which tells a client to discard its
+    // refresh token) nor "revoked" with nothing stored. Found by review.
+    assert!(matches!(
+        block_on(sessions_b.refresh(&live.refresh_token)),
+        Err(SessionError::Store(StoreError::Unavailable(_)))
+    ));
+    for (token, hint) in [
+        (&live.refresh_token, Some("refresh_token")),
+        (&live.access_token, Some("access_token")),
+        (&live.access_token, None),
+    ] {
+        assert!(
+            matches!(
+                block_on(sessions_b.revoke(token, hint)),
+                Err(SessionError::Store(StoreError::Unavailable(_)))
+            ),
+            "{hint:?}"
+        );
+    }
+    // A token that is simply invalid is still ignored, as RFC 7009 asks.
+    assert!(block_on(sessions_b.revoke("not-a-token", None)).is_ok());
 
     server.restart();
     eventually("B re-syncs after the restart", || {

@@ -24,7 +24,9 @@ pub(crate) enum ApiError {
     PayloadTooLarge,
     /// Too many login attempts: 429 with `Retry-After`.
     TooManyRequests { retry_after: u64 },
-    /// The store is unreachable: 503 with `Retry-After`, nothing changed.
+    /// The store is unreachable, or the revocation view too stale to judge a token: 503
+    /// with `Retry-After`. Nothing was acknowledged; a refresh whose reply timed out may
+    /// still have rotated on the server (docs/DEPLOYMENT.md: set a grace window).
     Unavailable,
     /// An internal failure (signing, hashing): 500.
     Server,

@@ -38,6 +38,7 @@ if ARGV[2] == gen and ARGV[4] == jti then
   local ttl = math.floor(math.min(math.min(idle, exp - now) + tonumber(ARGV[16]), tonumber(ARGV[17])))
   redis.call('EXPIRE', KEYS[1], ttl)
   keep(ARGV[19] .. sub, ttl)
+  prune_index(ARGV[19] .. sub, ARGV[5])
   redis.call('DEL', KEYS[2])
   if tonumber(ARGV[8]) > 0 then
     -- The successor, stored with the session: a retry of the parent gets these bytes.

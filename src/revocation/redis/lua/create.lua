@@ -13,7 +13,9 @@ if ARGV[10] then
     'access', ARGV[13], 'refresh', ARGV[14], 'expires_in', ARGV[15])
   redis.call('EXPIRE', KEYS[2], ARGV[16])
 end
--- The index outlives each of its sessions: its TTL is only ever extended to theirs.
+-- The index outlives each of its sessions: its TTL is only ever extended to theirs, and
+-- sessions past their absolute end leave it here (ARGV[6] is the login time).
+prune_index(KEYS[3], ARGV[6])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[7])
 keep(KEYS[3], ARGV[9])
 return 1

@@ -34,3 +34,21 @@ local function revoke(zset, member, until_, ttl, now, channel, message)
   redis.call('PUBLISH', channel, message)
 end
 
+
+-- Forget the sessions in subject index `index` (a hash sid -> absolute end) whose absolute
+-- end is past `now`: their session keys have expired with their TTLs, and nothing else
+-- would remove them, so a subject who logs in every day would grow the index (and the
+-- work of logout-all) without bound. After this, the index holds at most the sessions of
+-- one absolute lifetime.
+local function prune_index(index, now)
+  local entries = redis.call('HGETALL', index)
+  local dead = {}
+  for i = 1, #entries, 2 do
+    if tonumber(entries[i + 1]) <= tonumber(now) then
+      dead[#dead + 1] = entries[i]
+    end
+  end
+  for i = 1, #dead, 500 do
+    redis.call('HDEL', index, unpack(dead, i, math.min(i + 499, #dead)))
+  end
+end
