@@ -299,7 +299,9 @@ async fn run(args: ServeArgs) -> CliResult {
     if args.cookies {
         let mut mode = CookieMode::new().map_err(Failure::usage)?;
         for origin in &args.allowed_origins {
-            mode = mode.allow_origin(origin);
+            mode = mode
+                .allow_origin(origin)
+                .map_err(|e| Failure::usage(format!("--allowed-origin {origin:?}: {e}")))?;
         }
         router = router.cookie_mode(mode);
     }

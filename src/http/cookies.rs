@@ -84,6 +84,9 @@ pub enum CookieError {
     InvalidValue,
     /// The request carries this cookie more than once.
     Duplicate,
+    /// An allowed origin is not `https://host[:port]` or `http://host[:port]` (no path,
+    /// no credentials; `null` and `*` are refused).
+    InvalidOrigin,
 }
 
 impl fmt::Display for CookieError {
@@ -97,6 +100,9 @@ impl fmt::Display for CookieError {
             }
             Self::InvalidValue => "a cookie value must be non-empty RFC 6265 cookie-octets",
             Self::Duplicate => "the request carries the cookie more than once",
+            Self::InvalidOrigin => {
+                "an allowed origin must be scheme://host[:port] with scheme https or http (no path, no credentials, not null or *)"
+            }
         })
     }
 }

@@ -158,13 +158,14 @@ impl Fetcher {
         let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
             .await
             .map_err(http)?;
-        // The connection future does the I/O; it ends when the exchange is over, and is
-        // aborted if this fetch is (timeout) so no socket outlives it.
-        let driver = tokio::spawn(async move {
+        // The connection future does the I/O. It is aborted when this fetch ends, and also
+        // when the fetch is dropped half-way (the timeout drops it), by the guard: no
+        // socket outlives its fetch.
+        let driver = AbortOnDrop(tokio::spawn(async move {
             let _ = connection.await;
-        });
+        }));
         let result = self.exchange(&mut sender).await;
-        driver.abort();
+        drop(driver);
         result
     }
 
@@ -246,6 +247,16 @@ pub(crate) fn cache_lifetime(headers: &HeaderMap) -> Option<u64> {
         .and_then(|v| v.trim().parse::<u64>().ok())
         .unwrap_or(0);
     lifetime.map(|l| l.saturating_sub(age))
+}
+
+/// Aborts a spawned task when dropped, including when the future holding it is dropped
+/// before completion (a timed-out fetch).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 #[cfg(test)]

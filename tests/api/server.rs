@@ -716,6 +716,25 @@ fn serve_refuses_bad_configuration_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     for args in [
         vec!["serve", "--listen", "127.0.0.1:0"],
+        // An allowed origin that would never match, or match anything.
+        vec![
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--cookies",
+            "--allowed-origin",
+            "null",
+        ],
+        vec![
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--cookies",
+            "--allowed-origin",
+            "https://app.example/login",
+        ],
         vec![
             "serve",
             "--demo",

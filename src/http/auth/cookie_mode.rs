@@ -20,7 +20,7 @@ use crate::http::SecureCookie;
 ///
 /// ```
 /// use gatepass::CookieMode;
-/// let mode = CookieMode::new()?.allow_origin("https://app.example");
+/// let mode = CookieMode::new()?.allow_origin("https://app.example")?;
 /// # Ok::<(), gatepass::CookieError>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -47,26 +47,151 @@ impl CookieMode {
         self
     }
 
-    /// Allow refreshes from `origin` (`scheme://host[:port]`, compared exactly).
-    #[must_use]
-    pub fn allow_origin(mut self, origin: &str) -> Self {
-        self.allowed_origins
-            .push(origin.trim_end_matches('/').to_owned());
-        self
+    /// Allow refreshes from `origin`: `https://host[:port]` (or `http://` for development),
+    /// compared exactly after lowercasing, as browsers serialize `Origin`. A trailing `/` is
+    /// ignored; a path, credentials, `null` or `*` is refused, since each would either never
+    /// match or match far more than meant.
+    ///
+    /// ```
+    /// use gatepass::{CookieError, CookieMode};
+    /// let mode = CookieMode::new()?.allow_origin("https://App.Example:8443/")?;
+    /// assert_eq!(
+    ///     CookieMode::new()?.allow_origin("null").unwrap_err(),
+    ///     CookieError::InvalidOrigin
+    /// );
+    /// assert!(CookieMode::new()?.allow_origin("https://app.example/login").is_err());
+    /// # Ok::<(), CookieError>(())
+    /// ```
+    pub fn allow_origin(mut self, origin: &str) -> Result<Self, crate::http::CookieError> {
+        let origin = normalized_origin(origin).ok_or(crate::http::CookieError::InvalidOrigin)?;
+        self.allowed_origins.push(origin);
+        Ok(self)
     }
 
     /// Whether a request that authenticates with the cookie comes from an allowed origin.
+    /// With no allow-list, only the server's own origin: `https://` + the `Host` header
+    /// (or `http://` when that host is loopback, for local development).
     pub(crate) fn origin_allowed(&self, headers: &HeaderMap) -> bool {
         let Some(origin) = headers.get(ORIGIN).and_then(|v| v.to_str().ok()) else {
             return false;
         };
+        let origin = origin.to_ascii_lowercase();
         if self.allowed_origins.is_empty() {
             let Some(host) = headers.get(HOST).and_then(|v| v.to_str().ok()) else {
                 return false;
             };
-            let authority = origin.split_once("://").map(|(_, rest)| rest);
-            return authority == Some(host);
+            let host = host.to_ascii_lowercase();
+            return origin == format!("https://{host}")
+                || (is_loopback(&host) && origin == format!("http://{host}"));
         }
-        self.allowed_origins.iter().any(|allowed| allowed == origin)
+        self.allowed_origins.contains(&origin)
+    }
+}
+
+/// `scheme://host[:port]` lowercased, for an http(s) origin without path or credentials.
+fn normalized_origin(origin: &str) -> Option<String> {
+    let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+    let (scheme, authority) = origin.split_once("://")?;
+    if !matches!(scheme, "https" | "http") {
+        return None;
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !authority.ends_with(']') => (host, Some(port)),
+        _ => (authority, None),
+    };
+    let host_ok = if let Some(ip6) = host.strip_prefix('[') {
+        ip6.strip_suffix(']')
+            .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok())
+    } else {
+        !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    };
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.parse::<u16>().is_ok());
+    (host_ok && port_ok).then_some(origin)
+}
+
+/// Whether a `Host` header names this machine (`localhost`, `127.0.0.0/8`, `[::1]`).
+fn is_loopback(host: &str) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if !host.ends_with(']') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            name
+        }
+        _ => host,
+    };
+    name == "localhost"
+        || name == "[::1]"
+        || name
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(origin: &str, host: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(ORIGIN, HeaderValue::from_str(origin).unwrap());
+        headers.insert(HOST, HeaderValue::from_str(host).unwrap());
+        headers
+    }
+
+    #[test]
+    fn allowed_origins_are_http_origins_without_path_or_credentials() {
+        for ok in [
+            "https://app.example",
+            "https://App.Example:8443/",
+            "http://localhost:8080",
+            "https://[::1]:443",
+            "https://127.0.0.1",
+        ] {
+            assert!(normalized_origin(ok).is_some(), "{ok}");
+        }
+        for bad in [
+            "null",
+            "*",
+            "app.example",
+            "ftp://app.example",
+            "chrome-extension://abc",
+            "https://app.example/login",
+            "https://user@app.example",
+            "https://",
+            "https://app.example:",
+            "https://app.example:99999",
+            "https://[not-an-ip]",
+            "https://app example",
+        ] {
+            assert!(normalized_origin(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn same_origin_means_https_or_loopback_http_with_the_exact_host() {
+        let mode = CookieMode::new().unwrap();
+        assert!(mode.origin_allowed(&headers("https://auth.example", "auth.example")));
+        assert!(mode.origin_allowed(&headers("https://auth.example", "Auth.Example")));
+        assert!(mode.origin_allowed(&headers("http://127.0.0.1:8080", "127.0.0.1:8080")));
+        assert!(mode.origin_allowed(&headers("http://localhost:8080", "localhost:8080")));
+        // Found by review: only the part after "://" was compared.
+        for (origin, host) in [
+            ("http://auth.example", "auth.example"),
+            ("chrome-extension://auth.example", "auth.example"),
+            ("evil://auth.example", "auth.example"),
+            ("https://auth.example:444", "auth.example"),
+            ("https://auth.example.evil", "auth.example"),
+            ("null", "auth.example"),
+        ] {
+            assert!(!mode.origin_allowed(&headers(origin, host)), "{origin}");
+        }
+        let listed = CookieMode::new()
+            .unwrap()
+            .allow_origin("https://App.Example")
+            .unwrap();
+        assert!(listed.origin_allowed(&headers("https://app.example", "auth.example")));
+        assert!(!listed.origin_allowed(&headers("http://app.example", "auth.example")));
+        assert!(!listed.origin_allowed(&headers("https://auth.example", "auth.example")));
     }
 }
