@@ -11,6 +11,7 @@
 //! | `logout_all` | info | `sub`, `sessions` |
 //! | `timeout` | info | `sub`, `sid_hash`, `reason` (`idle_timeout` / `absolute_timeout`) |
 //! | `refresh_rejected` | info | `reason` |
+//! | `login_failed` | info | `username_hash` (never the raw username: people type passwords into it) |
 
 use crate::crypto::digest::KeyedHasher;
 
@@ -35,6 +36,12 @@ impl Events {
     /// The pseudonym of a session id in logs.
     pub(crate) fn sid_hash(&self, sid: &str) -> String {
         self.hasher.short_hex(sid.as_bytes())
+    }
+
+    /// A login refused for bad credentials. The attempted username is hashed like a
+    /// session id: users type their password into the username field.
+    pub(crate) fn login_failed(&self, username: &str) {
+        tracing::info!(target: TARGET, event = "login_failed", username_hash = %self.hasher.short_hex(username.as_bytes()));
     }
 
     pub(crate) fn login(&self, sub: &str, sid: &str) {

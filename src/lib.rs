@@ -87,7 +87,7 @@ pub use token::{
 pub use revocation::{
     ConsumeOutcome, ConsumeRequest, EndReason, FileStore, GraceRecord, IssuedPair, MemoryStore,
     PruneReport, RevocationCounts, RevocationList, RevocationQuery, RevocationSnapshot,
-    RevocationView, SessionRecord, SessionStore, StoreError, StoreFuture, SubjectCutoff,
+    RevocationView, SessionRecord, SessionStore, StoreError, StoreFuture, SubjectCutoff, TornTail,
     ViewHealth,
 };
 // The shared Redis store (feature `redis`).

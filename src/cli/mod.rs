@@ -73,7 +73,7 @@ enum Command {
         #[arg(long = "claim", value_name = "NAME=JSON")]
         claims: Vec<String>,
         /// Issue as of this unix time instead of now.
-        #[arg(long, value_name = "UNIX")]
+        #[arg(long, value_name = "UNIX", value_parser = unix_time)]
         at: Option<u64>,
         /// Sign with the active key of this algorithm (default: EdDSA, then ECDSA, then HMAC).
         #[arg(long, value_name = "ALG", conflicts_with = "kid")]
@@ -84,7 +84,8 @@ enum Command {
     },
     /// Verify a token; prints its header and claims as JSON.
     Verify(VerifyCli),
-    /// Add an entry to a durable revocation file (the `--store file:` journal).
+    /// Add an entry to a durable revocation file (read by `verify --revocations`; a running
+    /// `serve --store file:` holds its journal locked: use its `/auth/revoke` instead).
     Revoke(RevokeCli),
     /// Run the auth server (CONTRACT §5).
     Serve(ServeCli),
@@ -117,7 +118,7 @@ struct RevokeCli {
     #[arg(long, value_name = "ID", requires = "exp", allow_hyphen_values = true)]
     sid: Option<String>,
     /// ...until this unix time (the last such token's exp).
-    #[arg(long, value_name = "UNIX")]
+    #[arg(long, value_name = "UNIX", value_parser = unix_time)]
     exp: Option<u64>,
     /// Revoke every token of this subject issued before --before.
     #[arg(
@@ -128,7 +129,7 @@ struct RevokeCli {
     )]
     sub: Option<String>,
     /// The subject cut-off (unix time): tokens with iat < UNIX are revoked.
-    #[arg(long, value_name = "UNIX")]
+    #[arg(long, value_name = "UNIX", value_parser = unix_time)]
     before: Option<u64>,
 }
 
@@ -257,7 +258,7 @@ struct RotateArgs {
     #[arg(long, value_name = "SECS")]
     max_token_lifetime: Option<u64>,
     /// Rotate as of this unix time instead of now.
-    #[arg(long, value_name = "UNIX")]
+    #[arg(long, value_name = "UNIX", value_parser = unix_time)]
     at: Option<u64>,
 }
 
@@ -306,7 +307,7 @@ struct VerifyCli {
     #[arg(long, value_name = "FILE")]
     revocations: Option<PathBuf>,
     /// Verify as of this unix time instead of now.
-    #[arg(long, value_name = "UNIX")]
+    #[arg(long, value_name = "UNIX", value_parser = unix_time)]
     at: Option<u64>,
     /// The token, or - to read it from stdin.
     #[arg(value_name = "TOKEN|-")]
@@ -450,5 +451,17 @@ pub(crate) fn run() -> ExitCode {
     match dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => failure.report(),
+    }
+}
+
+/// A unix time flag: an integer in 0..2^53, the range every time in gatepass (and in JSON
+/// readers of other languages) holds exactly. Found by review: `keys rotate --at
+/// 18446744073709551615` wrote that date into the keyset.
+fn unix_time(value: &str) -> Result<u64, String> {
+    const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+    match value.parse::<u64>() {
+        Ok(t) if t <= MAX_SAFE_INTEGER => Ok(t),
+        Ok(_) => Err(format!("unix time {value} is beyond 2^53 - 1")),
+        Err(e) => Err(e.to_string()),
     }
 }

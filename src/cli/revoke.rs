@@ -1,6 +1,7 @@
 //! `gatepass revoke`: add an entry to a durable revocation journal.
 
 use std::ffi::OsString;
+use std::io::Write as _;
 use std::path::Path;
 
 use gatepass::{EndReason, FileStore, SessionStore as _, SubjectCutoff, UntrustedToken};
@@ -29,8 +30,19 @@ pub(crate) enum Entry {
 }
 
 fn open(path: &Path) -> Result<FileStore, Failure> {
-    FileStore::open(path)
-        .map_err(|e| Failure::usage(format!("cannot open {}: {e}", path.display())))
+    let store = FileStore::open(path)
+        .map_err(|e| Failure::usage(format!("cannot open {}: {e}", path.display())))?;
+    if let Some(torn) = store.torn_tail() {
+        // The CLI has no log subscriber: say it on stderr, a human message.
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "warning: {}: cut {} bytes of an incomplete or damaged last record (kept in {})",
+            path.display(),
+            torn.bytes,
+            torn.moved_to.display()
+        );
+    }
+    Ok(store)
 }
 
 fn rejected(message: &str) -> Failure {

@@ -197,21 +197,29 @@ impl LoginLimiter {
         }
     }
 
-    /// May this attempt proceed? Spends one of the address's attempts. `Err(secs)`: no,
-    /// retry after that many seconds.
+    /// May this attempt proceed? `Err(secs)`: no, retry after that many seconds.
+    ///
+    /// Spends one of the address's attempts, then *reserves* one of the username's: the
+    /// attempt counts as a failure until [`succeeded`](Self::succeeded) says otherwise, so
+    /// attempts in flight at once (the password check takes tens of milliseconds) cannot
+    /// all pass a bucket that has room for one. The address is checked first, so a
+    /// throttled client adds no username entry; a username is tracked by at most its
+    /// first 256 bytes (the longest `gatepass users add` accepts), so no request can make
+    /// an entry bigger than that.
     pub fn check(&self, username: &str, address: IpAddr) -> Result<(), u64> {
         let now = self.clock.now();
         {
-            let mut users = lock(&self.users);
-            let limit = users.limit;
-            let bucket = users.bucket(&username.to_owned(), now);
+            let mut addresses = lock(&self.addresses);
+            let limit = addresses.limit;
+            let bucket = addresses.bucket(&address, now);
             if bucket.tokens == 0 {
                 return Err(bucket.retry_after(limit, now));
             }
+            bucket.tokens -= 1;
         }
-        let mut addresses = lock(&self.addresses);
-        let limit = addresses.limit;
-        let bucket = addresses.bucket(&address, now);
+        let mut users = lock(&self.users);
+        let limit = users.limit;
+        let bucket = users.bucket(&tracked(username), now);
         if bucket.tokens == 0 {
             return Err(bucket.retry_after(limit, now));
         }
@@ -219,19 +227,27 @@ impl LoginLimiter {
         Ok(())
     }
 
-    /// A failed attempt for `username`: spends one of its attempts.
+    /// A failed attempt for `username`. Its attempt was already reserved by
+    /// [`check`](Self::check); this keeps it spent (and exists so that callers state the
+    /// outcome either way).
     pub fn failed(&self, username: &str) {
-        let now = self.clock.now();
-        let mut users = lock(&self.users);
-        let bucket = users.bucket(&username.to_owned(), now);
-        bucket.tokens = bucket.tokens.saturating_sub(1);
+        let _ = username;
     }
 
     /// A successful login for `username`: its failure count starts over.
     pub fn succeeded(&self, username: &str) {
         let mut users = lock(&self.users);
-        users.map.remove(username);
+        users.map.remove(tracked(username).as_str());
     }
+}
+
+/// The key a username is tracked under: its first 256 bytes (at a character boundary).
+fn tracked(username: &str) -> String {
+    let mut end = username.len().min(256);
+    while !username.is_char_boundary(end) {
+        end -= 1;
+    }
+    username[..end].to_owned()
 }
 
 #[cfg(test)]
@@ -276,9 +292,45 @@ mod tests {
             ..LoginLimits::default()
         };
         let (_, l) = limiter(limits);
-        for n in 0..200 {
-            l.failed(&format!("user{n}"));
+        for n in 0..200u8 {
+            let _ = l.check(&format!("user{n}"), ip(n));
         }
         assert!(lock(&l.users).map.len() <= 10);
+        assert!(lock(&l.addresses).map.len() <= 10);
+    }
+
+    /// Found by review: `check` only looked at the username's bucket and `failed` spent
+    /// it after the password check, so 19 concurrent guesses all passed a limit of 5.
+    #[test]
+    fn attempts_in_flight_are_counted_before_their_outcome_is_known() {
+        let (_, l) = limiter(LoginLimits::default());
+        let addresses = (1..=6).map(ip);
+        let passed = addresses.filter(|a| l.check("alice", *a).is_ok()).count();
+        assert_eq!(passed, 5, "five attempts, whatever their outcome");
+        assert_eq!(l.check("alice", ip(7)), Err(60));
+        // A success gives the username its attempts back.
+        l.succeeded("alice");
+        assert!(l.check("alice", ip(8)).is_ok());
+    }
+
+    /// Found by review: a throttled address still created a username entry (with a copy
+    /// of a username up to 16 KiB long), so refused requests grew memory without bound.
+    #[test]
+    fn throttled_addresses_add_no_username_and_usernames_are_capped() {
+        let (_, l) = limiter(LoginLimits::default());
+        for n in 0..20 {
+            l.check(&format!("user{n}"), ip(1)).unwrap();
+        }
+        let before = lock(&l.users).map.len();
+        for n in 0..100 {
+            assert!(l.check(&format!("x{n}"), ip(1)).is_err());
+        }
+        assert_eq!(lock(&l.users).map.len(), before);
+        let long = "é".repeat(10_000);
+        l.check(&long, ip(2)).unwrap();
+        assert!(lock(&l.users).map.keys().all(|k| k.len() <= 256));
+        // The same long name is the same bucket, and succeeded() finds it.
+        l.succeeded(&long);
+        assert_eq!(lock(&l.users).map.len(), before);
     }
 }

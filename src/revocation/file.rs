@@ -51,9 +51,31 @@ struct Inner {
 #[derive(Debug)]
 pub struct FileStore {
     path: PathBuf,
+    torn_tail: Option<TornTail>,
     inner: Mutex<Inner>,
     list: Arc<RevocationList>,
     _lock: FileLock,
+}
+
+/// What [`FileStore::open`] cut off the end of the journal: an incomplete (or damaged)
+/// last record, whose bytes were moved to a file beside the journal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TornTail {
+    /// How many bytes were cut.
+    pub bytes: u64,
+    /// Where they were kept: `<journal>.torn-<unix seconds>-<random>`.
+    pub moved_to: PathBuf,
+}
+
+fn torn_tail_path(journal: &Path) -> PathBuf {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let salt = crate::crypto::random::bytes::<4>().map_or(0, u32::from_be_bytes);
+    let mut name = journal.as_os_str().to_owned();
+    name.push(format!(".torn-{now}-{salt:08x}"));
+    PathBuf::from(name)
 }
 
 fn io(err: &std::io::Error) -> StoreError {
@@ -129,16 +151,28 @@ impl FileStore {
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut file = options.open(&path).map_err(|e| io(&e))?;
         let len = replay.valid_len as u64;
+        let mut torn_tail = None;
         if replay.torn_tail {
+            // Usually an interrupted write; but a complete record damaged on disk looks
+            // the same, so the bytes are kept beside the journal rather than destroyed.
+            let kept = torn_tail_path(&path);
+            let tail = bytes.get(replay.valid_len..).unwrap_or_default();
+            write_atomic(&kept, tail).map_err(|e| io(&e))?;
             tracing::warn!(event = "journal_torn_tail", path = %path.display(), kept_bytes = len,
-                "ignored an incomplete last record (a write was interrupted)");
+                cut_bytes = tail.len(), moved_to = %kept.display(),
+                "cut an incomplete or damaged last record off the journal");
             file.set_len(len).map_err(|e| io(&e))?;
             file.sync_all().map_err(|e| io(&e))?;
+            torn_tail = Some(TornTail {
+                bytes: tail.len() as u64,
+                moved_to: kept,
+            });
         }
         file.seek(SeekFrom::Start(len)).map_err(|e| io(&e))?;
         sync_dir(&path);
         Ok(Self {
             path,
+            torn_tail,
             inner: Mutex::new(Inner {
                 table,
                 file,
@@ -247,17 +281,43 @@ impl FileStore {
         );
         let bytes: Vec<u8> = records.iter().flat_map(journal::encode).collect();
         write_atomic(&self.path, &bytes).map_err(|e| io(&e))?;
-        let mut file = OpenOptions::new()
+        // The compacted file is in place; the handle still points at the old, now
+        // unlinked one. If the new file cannot be opened, appends through the old handle
+        // would be acknowledged and lost at the next start: refuse writes instead (found
+        // by review).
+        let reopened = OpenOptions::new()
             .read(true)
             .write(true)
             .open(&self.path)
-            .map_err(|e| io(&e))?;
-        file.seek(SeekFrom::End(0)).map_err(|e| io(&e))?;
+            .and_then(|mut file| file.seek(SeekFrom::End(0)).map(|_| file));
+        let file = match reopened {
+            Ok(file) => file,
+            Err(e) => {
+                inner.failed = true;
+                return Err(io(&e));
+            }
+        };
         inner.file = file;
         inner.len = bytes.len() as u64;
         inner.compacted_len = inner.len;
         inner.failed = false;
         Ok(())
+    }
+
+    /// What opening cut off the end of the journal, if anything (see [`TornTail`]).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("sessions.journal");
+    /// std::fs::write(&path, b"0123456789abcdef {\"t\":\"tok")?; // a write cut short
+    /// let store = gatepass::FileStore::open(&path)?;
+    /// let torn = store.torn_tail().expect("the partial record was cut");
+    /// assert_eq!(std::fs::read(&torn.moved_to)?, b"0123456789abcdef {\"t\":\"tok");
+    /// assert_eq!(std::fs::metadata(&path)?.len(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn torn_tail(&self) -> Option<&TornTail> {
+        self.torn_tail.as_ref()
     }
 
     /// Journal bytes now and right after the last compaction.

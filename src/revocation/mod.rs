@@ -15,7 +15,7 @@ mod table;
 
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisOptions, RedisStore, StalePolicy};
-pub use file::FileStore;
+pub use file::{FileStore, TornTail};
 pub use list::{
     RevocationCounts, RevocationList, RevocationQuery, RevocationSnapshot, RevocationView,
     SubjectCutoff, ViewHealth,

@@ -334,6 +334,11 @@ impl SessionManager {
         Ok(TokenPair::from_issued(pair, sid))
     }
 
+    /// Record a login refused for bad credentials (the username is logged hashed only).
+    pub(crate) fn login_failed(&self, username: &str) {
+        self.events.login_failed(username);
+    }
+
     /// Rotate a refresh token: the presented token is consumed and a new pair with the
     /// next generation is returned. A token that was already rotated ends the session
     /// (unless it is the direct parent within the grace window, which gets the answer

@@ -80,3 +80,36 @@ fn revoke_usage_errors_exit_2() {
         Some(2)
     );
 }
+
+/// Found by review: a damaged last record was cut silently by `gatepass revoke` (the CLI
+/// has no log subscriber). It now says so on stderr and keeps the bytes beside the journal.
+#[test]
+fn a_cut_tail_is_reported_on_stderr_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("revocations.journal");
+    let journal = journal.to_str().unwrap();
+    assert!(revoke(journal, &["--jti", "first", "--exp", "4000000000"])
+        .status
+        .success());
+    assert!(revoke(journal, &["--jti", "second", "--exp", "4000000000"])
+        .status
+        .success());
+    let text = std::fs::read_to_string(journal).unwrap();
+    std::fs::write(journal, text.replacen("second", "secand", 1)).unwrap();
+    let out = revoke(journal, &["--jti", "third", "--exp", "4000000000"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("warning: ") && stderr.contains("kept in"),
+        "{stderr}"
+    );
+    let kept: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".torn-"))
+        .collect();
+    assert_eq!(kept.len(), 1);
+    assert!(std::fs::read_to_string(kept[0].path())
+        .unwrap()
+        .contains("secand"));
+}

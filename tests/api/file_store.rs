@@ -76,9 +76,16 @@ fn a_torn_or_garbage_tail_is_ignored_and_later_appends_survive() {
         {
             let store = FileStore::open(&path).unwrap();
             assert!(token_revoked(&*store.revocations(), "before"));
+            // The cut bytes are kept beside the journal, not destroyed (a damaged complete
+            // record looks like a torn one).
+            let torn = store.torn_tail().expect("the tail was cut");
+            assert_eq!(torn.bytes, tail.len() as u64);
+            assert_eq!(std::fs::read(&torn.moved_to).unwrap(), tail);
+            std::fs::remove_file(&torn.moved_to).unwrap();
             block_on(store.revoke_token("after", 10_000)).unwrap();
         }
         let store = FileStore::open(&path).unwrap();
+        assert_eq!(store.torn_tail(), None);
         assert!(
             token_revoked(&*store.revocations(), "after"),
             "tail {tail:?}"

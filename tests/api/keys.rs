@@ -479,6 +479,27 @@ fn cli_usage_errors_exit_2_and_help_exits_0() {
             "tok",
         ],
         vec!["keygen", "--alg", "RS256", "--keyset", &path],
+        // Times beyond 2^53 - 1 (found by review: rotate wrote u64::MAX dates).
+        vec![
+            "keys",
+            "rotate",
+            "--keyset",
+            &path,
+            "--at",
+            "9007199254740992",
+        ],
+        vec![
+            "verify",
+            "--keyset",
+            &path,
+            "--iss",
+            ISS,
+            "--aud",
+            AUD,
+            "--at",
+            "9007199254740992",
+            "tok",
+        ],
         vec!["nonsense"],
         vec![],
     ] {

@@ -511,6 +511,12 @@ fn logs_never_contain_passwords_tokens_or_session_ids() {
         "/auth/login",
         &json!({"username": "alice", "password": "a wrong password"}),
     );
+    // A password typed into the username field (found by review: login_failed logged the
+    // raw username).
+    server.json(
+        "/auth/login",
+        &json!({"username": "hunter2-typed-as-a-username", "password": "x"}),
+    );
     let next = refresh(&server, pair["refresh_token"].as_str().unwrap()).json();
     refresh(&server, pair["refresh_token"].as_str().unwrap());
     server.request(
@@ -530,12 +536,15 @@ fn logs_never_contain_passwords_tokens_or_session_ids() {
         .unwrap()
         .to_owned();
     assert!(
-        logs.contains("\"event\":\"login\"") && logs.contains("reuse_detected"),
+        logs.contains("\"event\":\"login\"")
+            && logs.contains("reuse_detected")
+            && logs.contains("\"event\":\"login_failed\""),
         "{logs}"
     );
     for secret in [
         PASSWORD,
         "a wrong password",
+        "hunter2-typed-as-a-username",
         &sid,
         pair["access_token"].as_str().unwrap(),
         pair["refresh_token"].as_str().unwrap(),

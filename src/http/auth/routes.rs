@@ -74,7 +74,7 @@ pub(crate) async fn login(
         .map_err(|_| ApiError::Server)?;
     let Some(subject) = subject else {
         state.limiter.failed(username);
-        tracing::info!(target: "gatepass::session", event = "login_failed", username);
+        state.sessions.login_failed(username);
         return Err(ApiError::InvalidCredentials);
     };
     state.limiter.succeeded(username);
