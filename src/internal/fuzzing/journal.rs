@@ -267,6 +267,23 @@ fn check_file_store(bytes: &[u8], whole: &Model) {
         &bytes[..whole.valid_len],
         "open did not cut the torn tail off exactly"
     );
+    // What was cut is kept, byte for byte, beside the journal (and removed here).
+    match store.torn_tail() {
+        Some(torn) => {
+            let kept = std::fs::read(&torn.moved_to);
+            let _ = std::fs::remove_file(&torn.moved_to);
+            assert_eq!(
+                kept.expect("the cut tail is kept"),
+                &bytes[whole.valid_len..],
+                "the kept tail is not what was cut"
+            );
+        }
+        None => assert_eq!(
+            bytes.len(),
+            whole.valid_len,
+            "a tail was cut without a trace"
+        ),
+    }
     check_state(&store, &whole.records);
     assert_eq!(read.counts(), store.list().counts());
 
@@ -274,6 +291,11 @@ fn check_file_store(bytes: &[u8], whole: &Model) {
     drop(store);
     let store = FileStore::open(path)
         .unwrap_or_else(|e| panic!("the journal is refused after one append: {e}"));
+    assert_eq!(
+        store.torn_tail(),
+        None,
+        "a journal just appended to has no torn tail"
+    );
     let mut records = whole.records.clone();
     records.push(appended());
     check_state(&store, &records);
