@@ -178,3 +178,8 @@ regression!(
     "verify_token",
     "huge-number-in-string-claim-is-malformed"
 );
+regression!(
+    a_token_too_long_because_of_escaped_characters_is_refused_at_issue,
+    "roundtrip",
+    "escaped-subject-makes-a-long-token"
+);

@@ -364,10 +364,15 @@ impl Case {
         if let Err(IssueError::TooLarge(TooLarge::Length { max })) = &issued {
             assert_eq!(*max, MAX_TOKEN_BYTES);
             // Plausible: header, registered claims and signature take well under 1000
-            // bytes, so the custom claims, subject and session id must fill the rest.
-            let variable = serde_json::to_vec(&custom).map_or(0, |c| c.len())
-                + self.sub.len()
-                + self.sid.as_ref().map_or(0, String::len);
+            // bytes, so the custom claims, subject and session id must fill the rest
+            // (measured as JSON: a control character is six bytes there).
+            let json_len = |v: &Value| v.to_string().len();
+            let variable = json_len(&Value::Object(custom.clone()))
+                + json_len(&Value::from(self.sub.as_str()))
+                + self
+                    .sid
+                    .as_deref()
+                    .map_or(0, |sid| json_len(&Value::from(sid)));
             assert!(
                 variable * 4 / 3 + 1000 > MAX_TOKEN_BYTES,
                 "a {variable}-byte payload refused as too long"
