@@ -40,6 +40,7 @@ impl Events {
 
     /// A login refused for bad credentials. The attempted username is hashed like a
     /// session id: users type their password into the username field.
+    #[cfg(feature = "server")]
     pub(crate) fn login_failed(&self, username: &str) {
         tracing::info!(target: TARGET, event = "login_failed", username_hash = %self.hasher.short_hex(username.as_bytes()));
     }

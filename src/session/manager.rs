@@ -335,6 +335,7 @@ impl SessionManager {
     }
 
     /// Record a login refused for bad credentials (the username is logged hashed only).
+    #[cfg(feature = "server")]
     pub(crate) fn login_failed(&self, username: &str) {
         self.events.login_failed(username);
     }
