@@ -188,12 +188,7 @@ fn replacing_the_keys_takes_the_old_keys_entries_with_them() {
         .cache(cache(16, 600))
         .build()
         .unwrap();
-    let token = fixture
-        .issuer(Algorithm::EdDSA)
-        .access_token("alice")
-        .issue()
-        .unwrap()
-        .token;
+    let token = fixture.access_token(Algorithm::EdDSA, "alice");
     cached.verify_access(&token).unwrap();
     cached.verify_access(&token).unwrap();
     // The EdDSA key is removed (or revoked: either way it leaves the set).
@@ -288,12 +283,7 @@ fn the_cache_is_bounded_and_keeps_no_token() {
 fn failures_are_not_cached_and_limits_come_first() {
     let fixture = Fixture::new();
     let cached = fixture.verifier_with(|b| b.max_token_bytes(4096).cache(cache(16, 600)));
-    let token = fixture
-        .issuer(Algorithm::HS256)
-        .access_token("alice")
-        .issue()
-        .unwrap()
-        .token;
+    let token = fixture.access_token(Algorithm::HS256, "alice");
     // Change the signature's first character (the last one carries padding bits that
     // must stay zero, and changing them would make the base64 malformed instead).
     let dot = token.rfind('.').unwrap();

@@ -246,12 +246,7 @@ fn expired_token() -> String {
 /// Alice's header and claims under the signature of another token from the same key.
 fn bad_signature_token(fixture: &Fixture) -> String {
     let alice = valid_token(fixture);
-    let bob = fixture
-        .issuer(Algorithm::EdDSA)
-        .access_token("bob")
-        .issue()
-        .unwrap()
-        .token;
+    let bob = fixture.access_token(Algorithm::EdDSA, "bob");
     let (signed, _) = alice.rsplit_once('.').unwrap();
     let (_, signature) = bob.rsplit_once('.').unwrap();
     format!("{signed}.{signature}")
@@ -432,12 +427,7 @@ async fn a_layer_over_the_json_map_serves_a_typed_extractor() {
     let reply = request(addr, "/map-layer", &[&bearer(&valid_token(&fixture))]).await;
     assert_eq!((reply.status, reply.body.as_str()), (200, "alice admin"));
     // Claims that do not fit the handler's type are an invalid token, not a 500.
-    let no_role = fixture
-        .issuer(Algorithm::EdDSA)
-        .access_token("alice")
-        .issue()
-        .unwrap()
-        .token;
+    let no_role = fixture.access_token(Algorithm::EdDSA, "alice");
     let reply = request(addr, "/map-layer", &[&bearer(&no_role)]).await;
     assert_eq!(reply.status, 401);
     assert_eq!(

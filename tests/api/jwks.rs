@@ -818,12 +818,7 @@ fn building_outside_a_runtime_without_a_handle_is_an_error() {
 async fn cli_verify_fetches_a_jwks_url() {
     let fixture = Fixture::new();
     let server = JwksServer::start(published(&fixture.keyset)).await;
-    let token = fixture
-        .issuer(Algorithm::EdDSA)
-        .access_token("alice")
-        .issue()
-        .unwrap()
-        .token;
+    let token = fixture.access_token(Algorithm::EdDSA, "alice");
     let url = server.url.clone();
     let run_verify = move |url: String, token: String| {
         tokio::task::spawn_blocking(move || {
@@ -848,12 +843,7 @@ async fn cli_verify_fetches_a_jwks_url() {
 
     // An HMAC token cannot verify against a published set: the fixture's HS256 key is
     // never published.
-    let hs = fixture
-        .issuer(Algorithm::HS256)
-        .access_token("alice")
-        .issue()
-        .unwrap()
-        .token;
+    let hs = fixture.access_token(Algorithm::HS256, "alice");
     let rejected = run_verify(url.clone(), hs).await.unwrap();
     assert_eq!(cli_rejection(&rejected), "unknown_key");
 

@@ -71,6 +71,11 @@ impl Fixture {
         Issuer::new(key, ISS, AUD).with_clock(Arc::new(ManualClock::new(NOW)))
     }
 
+    /// A signed access token for `sub` from the fixture's active `alg` key.
+    pub fn access_token(&self, alg: Algorithm, sub: &str) -> String {
+        self.issuer(alg).access_token(sub).issue().unwrap().token
+    }
+
     pub fn verifier(&self) -> Verifier {
         self.verifier_with(|b| b)
     }
