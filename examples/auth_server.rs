@@ -21,8 +21,8 @@ use axum::routing::get;
 use axum::Router;
 use gatepass::{
     Algorithm, AuthLayer, AuthRouter, Authenticated, Clock as _, CustomClaims, GenerateOptions,
-    Keyset, MemoryStore, PublishedJwks, RotationPolicy, SessionConfig, SessionManager, SystemClock,
-    UsersFile,
+    Keyset, Maintenance, MemoryStore, PublishedJwks, RotationPolicy, SessionConfig, SessionManager,
+    SystemClock, UsersFile,
 };
 
 async fn hello(auth: Authenticated) -> String {
@@ -60,7 +60,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?);
 
     // Everyone logged in gets a role claim in every access token of the session.
-    let auth = AuthRouter::new(
+    let (auth, handle) = AuthRouter::new(
         sessions.clone(),
         users,
         PublishedJwks::new(&keyset, &RotationPolicy::default()),
@@ -73,7 +73,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         claims
     })
-    .into_router();
+    .into_router_with_handle();
+
+    // Prune expired sessions and revocations every minute. With a keyset file, add
+    // `.keyset_file(path, RotationPolicy::default())`: a key revoked in the file then stops
+    // verifying here within seconds, and the JWKS follows.
+    Maintenance::new(sessions.clone(), handle).spawn();
 
     // Your own routes, protected by the session verifier (which sees logouts at once).
     let app = Router::new()

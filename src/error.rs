@@ -590,17 +590,22 @@ pub enum SessionError {
     Store(crate::revocation::StoreError),
     /// Signing the new tokens failed. HTTP 500.
     Issue(IssueError),
+    /// The keyset has no active signing key (the last one was revoked, retired or
+    /// removed): nothing can be issued until one is activated. Verification and logout
+    /// keep working. HTTP 503 with `Retry-After`.
+    NoSigningKey,
 }
 
 impl SessionError {
     /// A stable machine-readable kind: `invalid_grant`, `invalid_token`,
-    /// `store_unavailable` or `server_error`.
+    /// `store_unavailable`, `no_signing_key` or `server_error`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::InvalidGrant(_) => "invalid_grant",
             Self::InvalidToken(_) => "invalid_token",
             Self::Store(_) => "store_unavailable",
             Self::Issue(_) => "server_error",
+            Self::NoSigningKey => "no_signing_key",
         }
     }
 }
@@ -612,6 +617,7 @@ impl fmt::Display for SessionError {
             Self::InvalidToken(why) => write!(f, "the access token is invalid: {why}"),
             Self::Store(why) => write!(f, "{why}"),
             Self::Issue(why) => write!(f, "{why}"),
+            Self::NoSigningKey => f.write_str("the keyset has no active signing key"),
         }
     }
 }

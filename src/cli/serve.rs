@@ -1,18 +1,18 @@
 //! `gatepass serve`: the auth server of CONTRACT §5.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 use gatepass::{
-    Algorithm, AuthHandle, AuthRouter, Clock as _, CookieMode, Credentials, FileStore,
-    GenerateOptions, Keyset, MemoryStore, PublishedJwks, RotationPolicy, SessionConfig,
-    SessionManager, SessionStore, SystemClock, UsersFile,
+    Algorithm, AuthRouter, Clock as _, CookieMode, Credentials, FileStore, GenerateOptions, Keyset,
+    Maintenance, MemoryStore, PublishedJwks, RotationPolicy, SessionConfig, SessionManager,
+    SessionStore, SystemClock, UsersFile,
 };
 
 use super::output::{print_json, CliResult, Failure};
@@ -203,57 +203,6 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-fn modified(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
-}
-
-/// Reload the keyset when its file changes (after `gatepass keys rotate` from cron), and
-/// prune expired sessions and revocations, until the server stops.
-async fn maintenance(
-    sessions: Arc<SessionManager>,
-    handle: AuthHandle,
-    keyset_path: Option<PathBuf>,
-    policy: RotationPolicy,
-) {
-    let mut last_modified = keyset_path.as_deref().and_then(modified);
-    let mut ticks: u64 = 0;
-    let mut interval = tokio::time::interval(Duration::from_secs(5));
-    loop {
-        interval.tick().await;
-        ticks += 1;
-        if let Some(path) = keyset_path.as_deref() {
-            let now_modified = modified(path);
-            if now_modified != last_modified {
-                last_modified = now_modified;
-                match Keyset::load(path) {
-                    Ok(keyset) => match sessions.update_keys(&keyset) {
-                        Ok(()) => {
-                            handle.set_jwks(&PublishedJwks::new(&keyset, &policy));
-                            tracing::info!(event = "keyset_reloaded", keys = keyset.len());
-                        }
-                        Err(e) => {
-                            tracing::error!(event = "keyset_reload_failed", error = %e, "keeping the previous keys")
-                        }
-                    },
-                    Err(e) => {
-                        tracing::error!(event = "keyset_reload_failed", error = %e, "keeping the previous keys")
-                    }
-                }
-            }
-        }
-        if ticks.is_multiple_of(12) {
-            match sessions.prune().await {
-                Ok(report) => tracing::debug!(
-                    event = "pruned",
-                    sessions = report.sessions_removed,
-                    revocations = report.revocations_removed
-                ),
-                Err(e) => tracing::warn!(event = "prune_failed", error = %e),
-            }
-        }
-    }
-}
-
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -314,7 +263,18 @@ async fn run(args: ServeArgs) -> CliResult {
     let addr = listener
         .local_addr()
         .map_err(|e| Failure::usage(e.to_string()))?;
-    tokio::spawn(maintenance(sessions, handle, args.keyset.clone(), policy));
+    if !sessions.can_sign() {
+        tracing::error!(
+            event = "no_signing_key",
+            "the keyset has no active signing key: logins and refreshes answer 503 until one is activated"
+        );
+    }
+    // Key reloads (a revoked key stops verifying within seconds) and pruning.
+    let mut maintenance = Maintenance::new(sessions, handle);
+    if let Some(path) = &args.keyset {
+        maintenance = maintenance.keyset_file(path, policy);
+    }
+    maintenance.spawn();
 
     print_json(&serde_json::json!({ "listening": addr.to_string() }), false)?;
     tracing::info!(event = "listening", %addr, store = %store_kind(&args.store), cookies = args.cookies);

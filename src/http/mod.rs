@@ -22,7 +22,7 @@ mod service;
 mod users;
 
 #[cfg(feature = "server")]
-pub use auth::{AuthHandle, AuthRouter, CookieMode};
+pub use auth::{AuthHandle, AuthRouter, CookieMode, KeyReload, Maintenance};
 pub use bearer::{BearerCredentials, MalformedCredentials};
 pub use cookies::{clear_site_data, CookieError, SecureCookie};
 /// For the `bearer_header` and `cookie_header` fuzz targets.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::list::{RevocationView, SubjectCutoff};
+use super::list::{RevocationView, SubjectCutoff, ViewHealth};
 use crate::clock::UnixTime;
 
 /// A boxed, `Send` future: what [`SessionStore`] methods return, so the trait stays
@@ -293,6 +293,20 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
 
     /// The synchronous view verifiers consult (kept in memory by every store).
     fn revocations(&self) -> Arc<dyn RevocationView>;
+
+    /// Whether the store can serve requests now: the readiness check of a server
+    /// (`GET /readyz`). The default judges by the health of
+    /// [`revocations`](Self::revocations) (a store that is its own source of truth is
+    /// always ready); a networked store asks its server, bounded by its command timeout.
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        let result = match self.revocations().health() {
+            ViewHealth::Unavailable => Err(StoreError::Unavailable(
+                "the revocation view is out of date".to_owned(),
+            )),
+            _ => Ok(()),
+        };
+        Box::pin(std::future::ready(result))
+    }
 }
 
 /// What a prune removed and what is left.

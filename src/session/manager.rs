@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::config::SessionConfig;
 use crate::cache::TokenCache;
 use crate::clock::UnixTime;
-use crate::error::{ConfigError, InvalidGrant, KeysetError, SessionError, VerifyError};
+use crate::error::{ConfigError, InvalidGrant, SessionError, VerifyError};
 use crate::events::Events;
 use crate::keys::{KeySelector, Keyset, ReloadableKeys};
 use crate::revocation::{
@@ -90,7 +90,9 @@ impl fmt::Debug for TokenPair {
 /// ```
 pub struct SessionManager {
     /// Signs with the keyset's preferred active key; swapped whole on a key reload.
-    issuer: RwLock<Arc<Issuer>>,
+    /// `None` while the keyset has no active signing key: the routes that issue tokens
+    /// answer "temporarily unavailable" and everything else keeps working.
+    issuer: RwLock<Option<Arc<Issuer>>>,
     /// Trusts the keyset's active and retiring keys; replaced in place on a key reload,
     /// so the verifier below (and every `Arc` of it handed out) follows.
     keys: Arc<ReloadableKeys>,
@@ -127,8 +129,6 @@ const REVOCATION_MARGIN: u64 = 300;
 pub enum SessionSetupError {
     /// The settings are refused.
     Config(ConfigError),
-    /// The keyset has no usable signing key.
-    Keys(KeysetError),
     /// The system random number generator failed.
     Randomness,
 }
@@ -137,7 +137,6 @@ impl fmt::Display for SessionSetupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Config(e) => write!(f, "{e}"),
-            Self::Keys(e) => write!(f, "{e}"),
             Self::Randomness => f.write_str("the system random number generator failed"),
         }
     }
@@ -151,14 +150,14 @@ impl From<ConfigError> for SessionSetupError {
     }
 }
 
-impl From<KeysetError> for SessionSetupError {
-    fn from(e: KeysetError) -> Self {
-        Self::Keys(e)
-    }
-}
-
 impl SessionManager {
     /// A manager signing with `keyset`'s preferred active key, keeping state in `store`.
+    ///
+    /// A keyset without an active key is accepted (an operator may have revoked the last
+    /// one): tokens of its retiring keys still verify, logout still works, and
+    /// [`login`](Self::login) and [`refresh`](Self::refresh) fail with
+    /// [`SessionError::NoSigningKey`] until [`update_keys`](Self::update_keys) brings one.
+    /// [`can_sign`](Self::can_sign) tells which.
     pub fn new(
         keyset: &Keyset,
         store: Arc<dyn SessionStore>,
@@ -167,7 +166,7 @@ impl SessionManager {
         config.validate()?;
         let events =
             Events::new(config.event_key.as_deref()).map_err(|_| SessionSetupError::Randomness)?;
-        let issuer = Self::build_issuer(keyset, &config)?;
+        let issuer = Self::build_issuer(keyset, &config);
         let keys = Arc::new(ReloadableKeys::new(keyset.verification_keys()));
         let mut builder =
             Verifier::builder_shared(keys.clone(), config.issuer.clone(), config.audience.clone())
@@ -179,7 +178,7 @@ impl SessionManager {
         }
         let verifier = builder.build()?;
         Ok(Self {
-            issuer: RwLock::new(Arc::new(issuer)),
+            issuer: RwLock::new(issuer.map(Arc::new)),
             keys,
             verifier: Arc::new(verifier),
             store,
@@ -188,19 +187,41 @@ impl SessionManager {
         })
     }
 
-    fn build_issuer(keyset: &Keyset, config: &SessionConfig) -> Result<Issuer, SessionSetupError> {
-        let key = keyset.signing_key(&KeySelector::Preferred)?;
-        Ok(
+    /// The issuer for `keyset`'s preferred active key, if it has one.
+    fn build_issuer(keyset: &Keyset, config: &SessionConfig) -> Option<Issuer> {
+        let key = keyset.signing_key(&KeySelector::Preferred).ok()?;
+        Some(
             Issuer::new(key, config.issuer.clone(), config.audience.as_str())
                 .with_access_ttl(config.access_ttl.as_secs())
                 .with_clock(config.clock.clone()),
         )
     }
 
-    /// Start signing with `keyset`'s preferred active key and trusting its active and
-    /// retiring keys (after a rotation step). Requests in flight finish with the old keys.
-    pub fn update_keys(&self, keyset: &Keyset) -> Result<(), SessionSetupError> {
-        let issuer = Self::build_issuer(keyset, &self.config)?;
+    /// Follow `keyset` from now on: trust exactly its active and retiring keys (a key that
+    /// was revoked or removed stops verifying at once, and cached verifications made with
+    /// it are dropped) and sign with its preferred active key. When the keyset has no
+    /// active key left, the manager stops issuing ([`SessionError::NoSigningKey`]) but
+    /// keeps verifying with what remains. Requests in flight finish with the old keys.
+    ///
+    /// Returns whether the manager can sign after the update.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use gatepass::{Algorithm, GenerateOptions, Keyset, MemoryStore, SessionConfig, SessionManager};
+    ///
+    /// let mut keyset = Keyset::new();
+    /// let kid = keyset.generate(Algorithm::EdDSA, GenerateOptions::default(), 0)?;
+    /// let sessions = SessionManager::new(&keyset, Arc::new(MemoryStore::new()), SessionConfig::default())?;
+    /// assert!(sessions.can_sign());
+    ///
+    /// // The operator revokes the only key: it stops verifying, and nothing can be issued.
+    /// keyset.revoke(&kid, 10)?;
+    /// assert!(!sessions.update_keys(&keyset));
+    /// assert!(!sessions.can_sign());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn update_keys(&self, keyset: &Keyset) -> bool {
+        let issuer = Self::build_issuer(keyset, &self.config).map(Arc::new);
         let keys = keyset.verification_keys();
         if let Some(cache) = self.verifier.cache() {
             // Entries of keys that are gone would never be served again (a hit re-checks
@@ -210,18 +231,52 @@ impl SessionManager {
             });
         }
         self.keys.replace(keys);
+        let can_sign = issuer.is_some();
         *self
             .issuer
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(issuer);
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = issuer;
+        can_sign
+    }
+
+    /// Whether an active signing key is loaded (logins and refreshes can be answered).
+    pub fn can_sign(&self) -> bool {
+        self.issuer
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some()
+    }
+
+    /// Whether logins and refreshes can be answered now: an active signing key is loaded
+    /// and the store answers. What a server's readiness check (`GET /readyz`) reports.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use gatepass::{Keyset, MemoryStore, SessionConfig, SessionError, SessionManager};
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let waker = std::task::Waker::noop();
+    /// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut std::task::Context::from_waker(&waker)) { return v } }
+    /// # }
+    /// // A keyset without an active key: the manager runs, but cannot issue.
+    /// let sessions = SessionManager::new(&Keyset::new(), Arc::new(MemoryStore::new()), SessionConfig::default())?;
+    /// assert_eq!(block_on(sessions.ready()), Err(SessionError::NoSigningKey));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn ready(&self) -> Result<(), SessionError> {
+        if !self.can_sign() {
+            return Err(SessionError::NoSigningKey);
+        }
+        self.store.ping().await?;
         Ok(())
     }
 
-    fn issuer(&self) -> Arc<Issuer> {
+    fn issuer(&self) -> Result<Arc<Issuer>, SessionError> {
         self.issuer
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+            .ok_or(SessionError::NoSigningKey)
     }
 
     /// The verifier for this server's access tokens: own keys, own issuer and audience,
@@ -311,7 +366,7 @@ impl SessionManager {
         claims: CustomClaims,
         now: UnixTime,
     ) -> Result<TokenPair, SessionError> {
-        let issuer = self.issuer();
+        let issuer = self.issuer()?;
         let sid = crate::crypto::random::session_id().map_err(|_| crate::IssueError::Randomness)?;
         let session_end = now.saturating_add(self.config.absolute_timeout.as_secs());
         let spec = PairSpec {
@@ -354,7 +409,9 @@ impl SessionManager {
         refresh_token: &str,
         now: UnixTime,
     ) -> Result<TokenPair, SessionError> {
-        let issuer = self.issuer();
+        // Before the token is consumed: with no key to sign its successor, the client
+        // must keep its refresh token and retry.
+        let issuer = self.issuer()?;
         let verified = self
             .verifier
             .verify_refresh_at(refresh_token, now)

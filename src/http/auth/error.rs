@@ -28,6 +28,9 @@ pub(crate) enum ApiError {
     /// with `Retry-After`. Nothing was acknowledged; a refresh whose reply timed out may
     /// still have rotated on the server (docs/DEPLOYMENT.md: set a grace window).
     Unavailable,
+    /// No active signing key is loaded: 503 with `Retry-After`; nothing was consumed, so a
+    /// refresh token presented now stays usable.
+    NoSigningKey,
     /// An internal failure (signing, hashing): 500.
     Server,
 }
@@ -78,6 +81,11 @@ impl ApiError {
                 "temporarily_unavailable",
                 Some("the session store is unavailable; retry later".to_owned()),
             ),
+            Self::NoSigningKey => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                Some("no signing key is active; retry later".to_owned()),
+            ),
             Self::Server => (StatusCode::INTERNAL_SERVER_ERROR, "server_error", None),
         }
     }
@@ -88,6 +96,7 @@ impl From<SessionError> for ApiError {
         match err {
             SessionError::InvalidGrant(why) => Self::InvalidGrant(why),
             SessionError::Store(_) => Self::Unavailable,
+            SessionError::NoSigningKey => Self::NoSigningKey,
             _ => Self::Server,
         }
     }
@@ -116,6 +125,8 @@ impl IntoResponse for ApiError {
         let retry_after = match self {
             Self::TooManyRequests { retry_after } => Some(retry_after),
             Self::Unavailable => Some(1),
+            // Key changes are picked up every couple of seconds.
+            Self::NoSigningKey => Some(5),
             _ => None,
         };
         if let Some(secs) = retry_after {

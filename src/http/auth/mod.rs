@@ -4,6 +4,7 @@
 mod body;
 mod cookie_mode;
 mod error;
+mod maintenance;
 mod routes;
 
 use std::fmt;
@@ -14,6 +15,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 pub use cookie_mode::CookieMode;
+pub use maintenance::{KeyReload, Maintenance};
 
 use crate::http::{AuthLayer, Credentials, LoginLimiter, LoginLimits};
 use crate::jwks::PublishedJwks;
@@ -90,7 +92,9 @@ impl fmt::Debug for AuthState {
 /// | `POST /auth/revoke` | RFC 7009 form → 200, even for unknown tokens |
 /// | `GET /.well-known/jwks.json` | the public keys, `Cache-Control: public, max-age=N` |
 ///
-/// [`into_server_router`](Self::into_server_router) adds `GET /api/me` and `GET /healthz`.
+/// [`into_server_router`](Self::into_server_router) adds `GET /api/me`, `GET /healthz`
+/// (liveness) and `GET /readyz` (readiness: a signing key is loaded and the store answers).
+/// [`Maintenance`] keeps a running router current (key reloads, pruning).
 /// Bodies over 16 KiB answer 413, wrong content types 415; token answers carry
 /// `Cache-Control: no-store`; the store being down answers 503 with `Retry-After`.
 ///
@@ -201,14 +205,15 @@ impl AuthRouter {
         (router, AuthHandle(state))
     }
 
-    /// The auth routes plus `GET /api/me` and `GET /healthz` (what `gatepass serve`
-    /// serves), and a handle to update the JWKS.
+    /// The auth routes plus `GET /api/me`, `GET /healthz` and `GET /readyz` (what
+    /// `gatepass serve` serves), and a handle to update the JWKS.
     pub fn into_server_router(self) -> (Router, AuthHandle) {
         let state = self.state();
         let layer = AuthLayer::new(state.sessions.verifier());
         let router = Self::routes(&state)
             .route("/api/me", get(routes::me).route_layer(layer))
             .route("/healthz", get(routes::healthz))
+            .route("/readyz", get(routes::readyz))
             .layer(axum::middleware::from_fn(body::refuse_oversized))
             .with_state(state.clone());
         (router, AuthHandle(state))

@@ -11,6 +11,7 @@ use axum::Json;
 use super::body;
 use super::error::{no_store_json, ApiError};
 use super::AuthState;
+use crate::error::SessionError;
 use crate::http::{clear_site_data, Authenticated};
 use crate::session::TokenPair;
 
@@ -205,7 +206,29 @@ pub(crate) async fn me(auth: Authenticated) -> Response {
     response
 }
 
-/// `GET /healthz`.
+/// `GET /healthz`: liveness (the process answers).
 pub(crate) async fn healthz() -> Response {
     Json(serde_json::json!({ "status": "ok" })).into_response()
+}
+
+/// `GET /readyz`: 200 `{"status": "ready"}` when an active signing key is loaded and the
+/// store answers; else 503 `{"status": "unready", "reason"}`, so a load balancer sends
+/// logins elsewhere. The reason never carries the store's own error text (addresses).
+pub(crate) async fn readyz(State(state): State<AuthState>) -> Response {
+    let (status, body) = match state.sessions.ready().await {
+        Ok(()) => (StatusCode::OK, serde_json::json!({ "status": "ready" })),
+        Err(SessionError::NoSigningKey) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({ "status": "unready", "reason": "no active signing key" }),
+        ),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({ "status": "unready", "reason": "the session store does not answer" }),
+        ),
+    };
+    let mut response = (status, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }

@@ -30,7 +30,7 @@ use self::keys::{time, ttl, Keys, GRACE_MARGIN, KEY_MARGIN, MAX_TTL};
 use self::mirror::Mirror;
 use self::script::Scripts;
 use self::sync::Feed;
-use super::list::{RevocationList, RevocationView, SubjectCutoff};
+use super::list::{RevocationList, RevocationView, SubjectCutoff, ViewHealth};
 use super::store::{
     ConsumeOutcome, ConsumeRequest, EndReason, PruneReport, SessionRecord, SessionStore,
     StoreError, StoreFuture,
@@ -537,5 +537,24 @@ impl SessionStore for RedisStore {
 
     fn revocations(&self) -> Arc<dyn RevocationView> {
         self.shared.mirror.clone()
+    }
+
+    /// Ready when Redis answers a `PING` within the command timeout and this node's
+    /// mirror is in sync (a node whose subscription is down past the staleness bound
+    /// would refuse every token).
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        self.spawn("ping", move |s| async move {
+            let mut con = s.con.clone();
+            let _: Value = redis::cmd("PING")
+                .query_async(&mut con)
+                .await
+                .map_err(|e| store_error(&e))?;
+            if s.mirror.health() == ViewHealth::Unavailable {
+                return Err(StoreError::Unavailable(
+                    "the revocation mirror is out of sync with Redis".to_owned(),
+                ));
+            }
+            Ok(())
+        })
     }
 }
