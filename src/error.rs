@@ -513,8 +513,11 @@ pub enum ConfigError {
     },
     /// An allow-list of algorithms that allows nothing.
     NoAlgorithmAllowed,
-    /// An empty expected issuer or audience.
+    /// An empty expected issuer, audience or required claim name, or no audience at all
+    /// without the explicit choice to skip the audience check.
     EmptyIssuerOrAudience,
+    /// An audience was added after the audience check was skipped: one or the other.
+    AudienceConflict,
     /// A lifetime or limit of zero, or one that overflows the JSON-safe time range.
     InvalidDuration(&'static str),
     /// The system random number generator failed (drawing a cache key).
@@ -528,9 +531,12 @@ impl fmt::Display for ConfigError {
                 write!(f, "a leeway of {secs} s is above the maximum of {max} s")
             }
             Self::NoAlgorithmAllowed => f.write_str("the algorithm allow-list is empty"),
-            Self::EmptyIssuerOrAudience => {
-                f.write_str("the expected issuer and audience must not be empty")
-            }
+            Self::EmptyIssuerOrAudience => f.write_str(
+                "the expected issuers, audiences and required claim names must not be empty",
+            ),
+            Self::AudienceConflict => f.write_str(
+                "an expected audience and skipping the audience check exclude each other",
+            ),
             Self::InvalidDuration(what) => write!(f, "invalid {what}"),
             Self::Randomness => f.write_str("the system random number generator failed"),
         }

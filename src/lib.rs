@@ -78,8 +78,9 @@ pub use cache::TokenCache;
 // Tokens: issue, verify, and the types in between.
 pub use token::{
     AccessClaims, AccessTokenBuilder, Audience, CustomClaims, Header, InsecureInspection,
-    IssuedToken, Issuer, RefreshClaims, RefreshTokenBuilder, TokenType, UntrustedToken, Verified,
-    Verifier, VerifierBuilder, DEFAULT_ACCESS_TTL, DEFAULT_LEEWAY, MAX_LEEWAY, MAX_TOKEN_BYTES,
+    IssuedToken, Issuer, JwtClaims, Profile, RefreshClaims, RefreshTokenBuilder, TokenType,
+    UntrustedToken, Verified, Verifier, VerifierBuilder, DEFAULT_ACCESS_TTL, DEFAULT_LEEWAY,
+    MAX_LEEWAY, MAX_TOKEN_BYTES,
 };
 
 // Revocation: the store trait, its memory and file implementations, and the view

@@ -37,6 +37,8 @@ mod keys;
 #[path = "api/log_capture.rs"]
 mod log_capture;
 #[cfg(feature = "redis")]
+#[path = "api/profiles.rs"]
+mod profiles;
 #[path = "api/redis_store.rs"]
 mod redis_store;
 #[path = "api/rotation.rs"]

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use gatepass::{Algorithm, KeyState, TokenType};
+use gatepass::{Algorithm, KeyState, Profile, TokenType};
 
 use output::{CliResult, Failure};
 
@@ -281,16 +281,32 @@ struct VerifyCli {
         required_unless_present = "jwks"
     )]
     keyset: Option<PathBuf>,
-    /// Trust the keys of this JWK Set: a file, or an https:// URL (http:// for loopback)
-    /// fetched with the remote JWKS client (5 s timeout, 512 KiB cap).
+    /// Trust the public keys of this JWK Set: a file, or an https:// URL (http:// for
+    /// loopback) fetched with the remote JWKS client (5 s timeout, 512 KiB cap).
     #[arg(long, value_name = "FILE_OR_URL")]
     jwks: Option<String>,
-    /// Expected issuer.
-    #[arg(long, value_name = "ISS")]
-    iss: String,
-    /// Expected audience.
-    #[arg(long, value_name = "AUD")]
-    aud: String,
+    /// Whose tokens to accept: gatepass (this tool's own: typ at+jwt, iat and jti
+    /// required) or jwt (other issuers' access tokens: typ absent, JWT or at+jwt; only iss,
+    /// exp and aud required).
+    #[arg(long, value_name = "gatepass|jwt", default_value = "gatepass")]
+    profile: Profile,
+    /// Accepted issuer; repeatable (the token's iss must equal one).
+    #[arg(long, value_name = "ISS", required = true)]
+    iss: Vec<String>,
+    /// Accepted audience; repeatable (the token's aud must contain one).
+    #[arg(
+        long,
+        value_name = "AUD",
+        required_unless_present = "no_audience",
+        conflicts_with = "no_audience"
+    )]
+    aud: Vec<String>,
+    /// Skip the audience check (for issuers whose access tokens carry none).
+    #[arg(long)]
+    no_audience: bool,
+    /// A claim that must be present; repeatable (absent: missing_claim).
+    #[arg(long = "require", value_name = "CLAIM")]
+    require: Vec<String>,
     /// Expected token type.
     #[arg(long = "type", value_name = "access|refresh", default_value = "access")]
     kind: TokenType,
@@ -369,11 +385,19 @@ fn dispatch(command: Command) -> CliResult {
                     gatepass::MAX_LEEWAY.as_secs()
                 )));
             }
+            if v.profile == Profile::Jwt && v.kind == TokenType::Refresh {
+                return Err(Failure::usage(
+                    "--profile jwt verifies access tokens only; --type refresh takes the gatepass profile",
+                ));
+            }
             token::verify(token::VerifyArgs {
                 keyset: v.keyset,
                 jwks: v.jwks,
+                profile: v.profile,
                 iss: v.iss,
                 aud: v.aud,
+                no_audience: v.no_audience,
+                require: v.require,
                 kind: v.kind,
                 algs: v.algs,
                 leeway: v.leeway,

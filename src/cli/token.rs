@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use gatepass::{
     Algorithm, AlgorithmSet, CustomClaims, FileStore, Issuer, JwksClient, KeySelector, KeySource,
-    Keyset, ManualClock, TokenType, UntrustedToken, VerificationKeys, Verifier,
+    Keyset, ManualClock, Profile, TokenType, UntrustedToken, VerificationKeys, Verifier,
 };
 use serde_json::{json, Value};
 
@@ -82,8 +82,13 @@ pub(crate) fn issue(args: IssueArgs) -> CliResult {
 pub(crate) struct VerifyArgs {
     pub(crate) keyset: Option<PathBuf>,
     pub(crate) jwks: Option<String>,
-    pub(crate) iss: String,
-    pub(crate) aud: String,
+    pub(crate) profile: Profile,
+    /// Accepted issuers (at least one, as clap requires).
+    pub(crate) iss: Vec<String>,
+    /// Accepted audiences; empty only with `--no-audience` (clap enforces one or the other).
+    pub(crate) aud: Vec<String>,
+    pub(crate) no_audience: bool,
+    pub(crate) require: Vec<String>,
     pub(crate) kind: TokenType,
     pub(crate) algs: Vec<Algorithm>,
     pub(crate) leeway: u64,
@@ -134,8 +139,27 @@ pub(crate) fn verify(args: VerifyArgs) -> CliResult {
         (None, Some(source)) => Arc::new(load_jwks(source)?),
         _ => return Err(Failure::usage("give exactly one of --keyset or --jwks")),
     };
-    let mut builder =
-        Verifier::builder_shared(keys, args.iss, args.aud).leeway(Duration::from_secs(args.leeway));
+    let mut issuers = args.iss.into_iter();
+    let mut audiences = args.aud.into_iter();
+    let mut builder = Verifier::builder_shared(
+        keys,
+        issuers.next().unwrap_or_default(),
+        audiences.next().unwrap_or_default(),
+    )
+    .profile(args.profile)
+    .leeway(Duration::from_secs(args.leeway));
+    if args.no_audience {
+        builder = builder.no_audience();
+    }
+    for issuer in issuers {
+        builder = builder.issuer(issuer);
+    }
+    for audience in audiences {
+        builder = builder.audience(audience);
+    }
+    for claim in args.require {
+        builder = builder.require(claim);
+    }
     if let Some(max_age) = args.max_age {
         builder = builder.max_age(Duration::from_secs(max_age));
     }
@@ -159,8 +183,10 @@ pub(crate) fn verify(args: VerifyArgs) -> CliResult {
                 let verified = verifier.verify_refresh(&token)?;
                 json!({ "header": verified.header(), "claims": verified.claims() })
             }
+            // Only what the profile requires (the gatepass profile requires every claim
+            // of its tokens, so their output is unchanged).
             _ => {
-                let verified = verifier.verify_access(&token)?;
+                let verified = verifier.verify_jwt(&token)?;
                 json!({ "header": verified.header(), "claims": verified.claims() })
             }
         })

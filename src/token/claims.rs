@@ -118,6 +118,56 @@ pub struct AccessClaims<C = CustomClaims> {
     pub custom: C,
 }
 
+/// The claims of a verified access token of any issuer, with only `iss` and `exp`
+/// certain: what [`Verifier::verify_jwt`](crate::Verifier::verify_jwt) returns, for the
+/// [`Profile::Jwt`](crate::Profile::Jwt) profile's tokens (OpenID Connect providers,
+/// Keycloak, Auth0, Entra ID, Cognito, ...). Each optional field is present whenever the
+/// profile or [`require`](crate::VerifierBuilder::require) made it required.
+///
+/// `C` is the type of the other claims (`scope`, `client_id`, `roles`, ...): a JSON map by
+/// default, or any `serde::Deserialize` type of yours through
+/// [`verify_jwt_as`](crate::Verifier::verify_jwt_as).
+///
+/// ```
+/// # use gatepass::*;
+/// # let key = std::sync::Arc::new(SigningKey::generate(Algorithm::HS256)?);
+/// # let token = Issuer::new(key.clone(), "https://idp.example", "api").access_token("alice").claim("client_id", "web")?.issue()?.token;
+/// # let verifier = Verifier::builder(VerificationKeys::new([key.verifying_key().clone()]), "https://idp.example", "api").profile(Profile::Jwt).build()?;
+/// let claims: JwtClaims = verifier.verify_jwt(&token)?.into_claims();
+/// assert_eq!(claims.iss, "https://idp.example");
+/// assert_eq!(claims.custom["client_id"], "web");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct JwtClaims<C = CustomClaims> {
+    /// Issuer: one of the verifier's accepted issuers.
+    pub iss: String,
+    /// Subject.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// Audience(s); present unless the audience check was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<Audience>,
+    /// Expiry, unix seconds.
+    pub exp: UnixTime,
+    /// Issued at, unix seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<UnixTime>,
+    /// Not before, unix seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<UnixTime>,
+    /// Token id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    /// Session id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// Every other claim.
+    #[serde(flatten)]
+    pub custom: C,
+}
+
 /// The claims of a verified refresh token.
 ///
 /// ```

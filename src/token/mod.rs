@@ -4,10 +4,12 @@ mod claims;
 mod header;
 mod issue;
 mod parse;
+mod profile;
 mod verify;
 
-pub use claims::{AccessClaims, Audience, CustomClaims, RefreshClaims, TokenType};
+pub use claims::{AccessClaims, Audience, CustomClaims, JwtClaims, RefreshClaims, TokenType};
 pub use header::Header;
 pub use issue::{AccessTokenBuilder, IssuedToken, Issuer, RefreshTokenBuilder, DEFAULT_ACCESS_TTL};
 pub use parse::{InsecureInspection, UntrustedToken, MAX_TOKEN_BYTES};
+pub use profile::Profile;
 pub use verify::{Verified, Verifier, VerifierBuilder, DEFAULT_LEEWAY, MAX_LEEWAY};

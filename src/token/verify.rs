@@ -6,9 +6,12 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use super::claims::{AccessClaims, CustomClaims, RawClaims, RefreshClaims, Slot, TokenType};
+use super::claims::{
+    AccessClaims, Audience, CustomClaims, JwtClaims, RawClaims, RefreshClaims, Slot, TokenType,
+};
 use super::header::{Header, HeaderAlg, ParsedHeader};
 use super::parse::{UntrustedToken, MAX_TOKEN_BYTES};
+use super::profile::Profile;
 use crate::cache::TokenCache;
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::crypto::{Algorithm, AlgorithmSet};
@@ -196,8 +199,13 @@ impl Verified<AccessClaims> {
 /// ```
 pub struct Verifier {
     keys: Arc<dyn KeySource>,
-    issuer: String,
-    audience: String,
+    /// Accepted issuers (at least one).
+    issuers: Vec<String>,
+    /// Accepted audiences; empty only when the audience check was explicitly skipped.
+    audiences: Vec<String>,
+    profile: Profile,
+    /// Claims required beyond the profile's, by name.
+    required: Vec<String>,
     leeway: u64,
     max_age: Option<u64>,
     allowed: AlgorithmSet,
@@ -211,8 +219,10 @@ impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verifier")
             .field("keys", &self.keys)
-            .field("issuer", &self.issuer)
-            .field("audience", &self.audience)
+            .field("issuers", &self.issuers)
+            .field("audiences", &self.audiences)
+            .field("profile", &self.profile)
+            .field("required", &self.required)
             .field("leeway", &self.leeway)
             .field("max_age", &self.max_age)
             .field("allowed", &self.allowed)
@@ -225,12 +235,34 @@ impl fmt::Debug for Verifier {
 
 /// Configures a [`Verifier`]. The expected issuer and audience are required up front;
 /// everything else has a secure default.
+///
+/// Tokens of another issuer (an OpenID Connect provider's access tokens) take the
+/// [`Profile::Jwt`] profile, usually several accepted issuers or audiences, and sometimes
+/// extra required claims:
+///
+/// ```
+/// use gatepass::{Profile, VerificationKeys, Verifier};
+/// # let keys = VerificationKeys::default();
+/// let verifier = Verifier::builder(keys, "https://idp.example/realms/main", "orders-api")
+///     .profile(Profile::Jwt)
+///     .issuer("https://idp.example/realms/legacy") // accepted too
+///     .audience("orders-api-staging")               // accepted too
+///     .require("scope")                             // absent: missing_claim
+///     .build()?;
+/// assert_eq!(verifier.issuers().len(), 2);
+/// # Ok::<(), gatepass::ConfigError>(())
+/// ```
 #[derive(Debug)]
 #[must_use]
 pub struct VerifierBuilder {
     keys: Arc<dyn KeySource>,
-    issuer: String,
-    audience: String,
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    /// `Some(false)`: skip the audience check; `Some(true)`: skipped, and yet an audience
+    /// was added afterwards (refused at build).
+    no_audience: Option<bool>,
+    profile: Profile,
+    required: Vec<String>,
     leeway: Duration,
     max_age: Option<Duration>,
     allowed: AlgorithmSet,
@@ -241,6 +273,47 @@ pub struct VerifierBuilder {
 }
 
 impl VerifierBuilder {
+    /// Which family of tokens to accept (default [`Profile::Gatepass`]): the `typ` values
+    /// and the required claims. Everything else is the same in every profile.
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.profile = profile;
+        self
+    }
+
+    /// Accept tokens whose `iss` is `issuer` too (besides the builder's). The token's
+    /// `iss` must equal one of the accepted issuers exactly.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuers.push(issuer.into());
+        self
+    }
+
+    /// Accept tokens for `audience` too (besides the builder's): the token's `aud` must
+    /// contain one of the accepted audiences.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        if let Some(conflict) = &mut self.no_audience {
+            *conflict = true;
+        }
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Skip the audience check: `aud` is neither required nor compared (it is still
+    /// type-checked when present). The only way to accept tokens of any audience, for
+    /// issuers that put none in access tokens (Amazon Cognito: check `client_id` instead).
+    /// The builder's audience is dropped; adding one afterwards is refused at build.
+    pub fn no_audience(mut self) -> Self {
+        self.audiences.clear();
+        self.no_audience = Some(false);
+        self
+    }
+
+    /// Require claim `name` (a registered claim such as `sub` or `jti`, or any other
+    /// member such as `scope` or `client_id`) in every token: absent is `missing_claim`.
+    pub fn require(mut self, name: impl Into<String>) -> Self {
+        self.required.push(name.into());
+        self
+    }
+
     /// Clock-skew tolerance for `exp`, `nbf`, `iat` and max-age. Default 30 s, at most 300 s.
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
@@ -298,7 +371,16 @@ impl VerifierBuilder {
         if self.allowed.is_empty() {
             return Err(ConfigError::NoAlgorithmAllowed);
         }
-        if self.issuer.is_empty() || self.audience.is_empty() {
+        if self.issuers.iter().any(String::is_empty)
+            || self.audiences.iter().any(String::is_empty)
+            || (self.audiences.is_empty() && self.no_audience.is_none())
+        {
+            return Err(ConfigError::EmptyIssuerOrAudience);
+        }
+        if self.no_audience == Some(true) {
+            return Err(ConfigError::AudienceConflict);
+        }
+        if self.required.iter().any(String::is_empty) {
             return Err(ConfigError::EmptyIssuerOrAudience);
         }
         if self.max_len == 0 {
@@ -306,8 +388,10 @@ impl VerifierBuilder {
         }
         Ok(Verifier {
             keys: self.keys,
-            issuer: self.issuer,
-            audience: self.audience,
+            issuers: self.issuers,
+            audiences: self.audiences,
+            profile: self.profile,
+            required: self.required,
             leeway: self.leeway.as_secs(),
             max_age: self.max_age.map(|d| d.as_secs()),
             allowed: self.allowed,
@@ -319,18 +403,44 @@ impl VerifierBuilder {
     }
 }
 
-/// The registered claims every token must carry, checked and unwrapped.
+/// The registered claims of a token whose claims passed, unwrapped. Which of the
+/// optional ones are present was decided by the profile and by the claims type asked for.
 struct Checked {
     iss: String,
-    sub: String,
-    aud: super::claims::Audience,
+    sub: Option<String>,
+    aud: Option<Audience>,
     exp: UnixTime,
-    iat: UnixTime,
+    iat: Option<UnixTime>,
     nbf: Option<UnixTime>,
-    jti: String,
+    jti: Option<String>,
     sid: Option<String>,
     gen: Option<u64>,
     custom: CustomClaims,
+}
+
+/// The claims type a verification produces, and so the claims it needs whatever the
+/// profile says.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// [`AccessClaims`]: `sub`, `aud`, `iat` and `jti` are fields, so they are required.
+    Access,
+    /// [`RefreshClaims`].
+    Refresh,
+    /// [`JwtClaims`]: only what the profile and the verifier require.
+    Jwt,
+}
+
+impl Shape {
+    fn kind(self) -> TokenType {
+        match self {
+            Self::Refresh => TokenType::Refresh,
+            _ => TokenType::Access,
+        }
+    }
+
+    fn needs(self, claim: Claim) -> bool {
+        self == Self::Access && matches!(claim, Claim::Sub | Claim::Aud | Claim::Iat | Claim::Jti)
+    }
 }
 
 impl Checked {
@@ -338,8 +448,31 @@ impl Checked {
         self,
         custom: impl FnOnce(CustomClaims) -> Result<C, VerifyError>,
     ) -> Result<AccessClaims<C>, VerifyError> {
+        // Presence was checked for this shape; these are unreachable fallbacks.
+        let sub = self.sub.ok_or(VerifyError::MissingClaim(Claim::Sub))?;
+        let aud = self.aud.ok_or(VerifyError::MissingClaim(Claim::Aud))?;
+        let iat = self.iat.ok_or(VerifyError::MissingClaim(Claim::Iat))?;
+        let jti = self.jti.ok_or(VerifyError::MissingClaim(Claim::Jti))?;
         let custom = custom(self.custom)?;
         Ok(AccessClaims {
+            iss: self.iss,
+            sub,
+            aud,
+            exp: self.exp,
+            iat,
+            nbf: self.nbf,
+            jti,
+            sid: self.sid,
+            custom,
+        })
+    }
+
+    fn into_jwt<C>(
+        self,
+        custom: impl FnOnce(CustomClaims) -> Result<C, VerifyError>,
+    ) -> Result<JwtClaims<C>, VerifyError> {
+        let custom = custom(self.custom)?;
+        Ok(JwtClaims {
             iss: self.iss,
             sub: self.sub,
             aud: self.aud,
@@ -373,8 +506,11 @@ impl Verifier {
     ) -> VerifierBuilder {
         VerifierBuilder {
             keys,
-            issuer: issuer.into(),
-            audience: audience.into(),
+            issuers: vec![issuer.into()],
+            audiences: vec![audience.into()],
+            no_audience: None,
+            profile: Profile::Gatepass,
+            required: Vec::new(),
             leeway: DEFAULT_LEEWAY,
             max_age: None,
             allowed: AlgorithmSet::all(),
@@ -390,14 +526,30 @@ impl Verifier {
         &self.clock
     }
 
-    /// The expected issuer.
+    /// The expected issuer (the first accepted one).
     pub fn issuer(&self) -> &str {
-        &self.issuer
+        self.issuers.first().map_or("", String::as_str)
     }
 
-    /// The expected audience.
+    /// Every accepted issuer.
+    pub fn issuers(&self) -> &[String] {
+        &self.issuers
+    }
+
+    /// The expected audience (the first accepted one; empty when the audience check is
+    /// skipped).
     pub fn audience(&self) -> &str {
-        &self.audience
+        self.audiences.first().map_or("", String::as_str)
+    }
+
+    /// Every accepted audience; empty when the audience check is skipped.
+    pub fn audiences(&self) -> &[String] {
+        &self.audiences
+    }
+
+    /// The profile: whose tokens this verifier accepts.
+    pub fn profile(&self) -> Profile {
+        self.profile
     }
 
     /// Verify an access token now.
@@ -412,9 +564,7 @@ impl Verifier {
         now: UnixTime,
     ) -> Result<Verified<AccessClaims>, VerifyError> {
         // The default claims type is the parsed map itself: no conversion.
-        self.verify_kind(token, TokenType::Access, now, |checked| {
-            checked.into_access(Ok)
-        })
+        self.verify_kind(token, Shape::Access, now, |checked| checked.into_access(Ok))
     }
 
     /// Verify an access token now, deserializing the custom claims into `C`.
@@ -450,7 +600,7 @@ impl Verifier {
             let claims = Checked::from_access(claims).into_access(custom_claims::<C>)?;
             return Ok(Verified::owned(header, claims));
         }
-        let (header, checked, _) = self.verify_raw(token, TokenType::Access, now)?;
+        let (header, checked, _) = self.verify_raw(token, Shape::Access, now)?;
         Ok(Verified::owned(
             header,
             checked.into_access(custom_claims::<C>)?,
@@ -477,6 +627,55 @@ impl Verifier {
         }
     }
 
+    /// Verify an access token now with only the claims the profile and the verifier
+    /// require: the verification for other issuers' tokens ([`Profile::Jwt`]), whose
+    /// `sub`, `iat` or `jti` may be absent.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use gatepass::*;
+    /// let key = Arc::new(SigningKey::generate(Algorithm::ES256)?);
+    /// // A token with a `scope` claim (made here with gatepass's issuer; any issuer's
+    /// // token with a generic `typ` or no `jti` is accepted the same way).
+    /// let token = Issuer::new(key.clone(), "https://idp.example", "api")
+    ///     .access_token("alice")
+    ///     .claim("scope", "orders:read")?
+    ///     .issue()?
+    ///     .token;
+    /// let verifier = Verifier::builder(VerificationKeys::new([key.verifying_key().clone()]), "https://idp.example", "api")
+    ///     .profile(Profile::Jwt)
+    ///     .require("scope")
+    ///     .build()?;
+    /// let verified = verifier.verify_jwt(&token)?;
+    /// assert_eq!(verified.claims().sub.as_deref(), Some("alice"));
+    /// assert_eq!(verified.claims().custom["scope"], "orders:read");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify_jwt(&self, token: &str) -> Result<Verified<JwtClaims>, VerifyError> {
+        self.verify_jwt_at(token, self.clock.now())
+    }
+
+    /// [`verify_jwt`](Self::verify_jwt) as of `now`.
+    pub fn verify_jwt_at(
+        &self,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<Verified<JwtClaims>, VerifyError> {
+        self.verify_kind(token, Shape::Jwt, now, |checked| checked.into_jwt(Ok))
+    }
+
+    /// [`verify_jwt`](Self::verify_jwt), deserializing the custom claims into `C`.
+    pub fn verify_jwt_as<C: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<Verified<JwtClaims<C>>, VerifyError> {
+        let (header, checked, _) = self.verify_raw(token, Shape::Jwt, self.clock.now())?;
+        Ok(Verified::owned(
+            header,
+            checked.into_jwt(custom_claims::<C>)?,
+        ))
+    }
+
     /// Verify a refresh token now: signature and claims only. Whether it is still the
     /// current token of a live session is the session store's question.
     pub fn verify_refresh(&self, token: &str) -> Result<Verified<RefreshClaims>, VerifyError> {
@@ -489,19 +688,26 @@ impl Verifier {
         token: &str,
         now: UnixTime,
     ) -> Result<Verified<RefreshClaims>, VerifyError> {
-        self.verify_kind(token, TokenType::Refresh, now, |checked| {
-            // Presence of sid and gen was checked for refresh tokens.
-            let (Some(sid), Some(gen)) = (checked.sid, checked.gen) else {
+        self.verify_kind(token, Shape::Refresh, now, |checked| {
+            // Presence of these was checked for refresh tokens (every profile).
+            let (Some(sub), Some(aud), Some(iat), Some(jti), Some(sid), Some(gen)) = (
+                checked.sub,
+                checked.aud,
+                checked.iat,
+                checked.jti,
+                checked.sid,
+                checked.gen,
+            ) else {
                 return Err(VerifyError::MissingClaim(Claim::Sid));
             };
             Ok(RefreshClaims {
                 iss: checked.iss,
-                sub: checked.sub,
-                aud: checked.aud,
+                sub,
+                aud,
                 exp: checked.exp,
-                iat: checked.iat,
+                iat,
                 nbf: checked.nbf,
-                jti: checked.jti,
+                jti,
                 sid,
                 gen,
                 custom: checked.custom,
@@ -519,7 +725,7 @@ impl Verifier {
     fn verify_kind<T>(
         &self,
         token: &str,
-        kind: TokenType,
+        shape: Shape,
         now: UnixTime,
         build: impl FnOnce(Checked) -> Result<T, VerifyError>,
     ) -> Result<Verified<T>, VerifyError>
@@ -527,12 +733,12 @@ impl Verifier {
         T: CachedClaims + Clone + Send + Sync + 'static,
     {
         let Some(cache) = &self.cache else {
-            let (header, checked, _) = self.verify_raw(token, kind, now)?;
+            let (header, checked, _) = self.verify_raw(token, shape, now)?;
             return Ok(Verified::owned(header, build(checked)?));
         };
         // The size limit comes first, as always, and bounds what is hashed.
         UntrustedToken::with_limit(token, self.max_len)?;
-        let digest = cache.digest(kind as u8, token);
+        let digest = cache.digest(shape as u8, token);
         if let Some(entry) = cache
             .get(&digest, now)
             .and_then(|value| value.downcast::<CachedToken<T>>().ok())
@@ -546,7 +752,7 @@ impl Verifier {
                 Err(None) => cache.remove(&digest),
             }
         }
-        let (header, checked, key) = self.verify_raw(token, kind, now)?;
+        let (header, checked, key) = self.verify_raw(token, shape, now)?;
         let exp = checked.exp;
         let parts = Arc::new(Parts {
             header,
@@ -599,24 +805,20 @@ impl Verifier {
     fn verify_raw(
         &self,
         token: &str,
-        kind: TokenType,
+        shape: Shape,
         now: UnixTime,
     ) -> Result<(Header, Checked, Arc<VerifyingKey>), VerifyError> {
+        let kind = shape.kind();
         let untrusted = UntrustedToken::with_limit(token, self.max_len)?;
         let parsed = untrusted.parse(kind)?;
         let (alg, key) =
             self.authenticate(&parsed.header, parsed.signing_input, parsed.signature())?;
 
         // From here on the bytes are authentic; now judge them.
-        if !parsed
-            .header
-            .typ
-            .as_deref()
-            .is_some_and(|typ| kind.accepts_typ(typ))
-        {
+        if !self.profile.accepts(kind, parsed.header.typ.as_deref()) {
             return Err(VerifyError::WrongType);
         }
-        let checked = self.check_claims(parsed.claims, kind, now)?;
+        let checked = self.check_claims(parsed.claims, shape, now)?;
         Ok((parsed.header.into_header(alg), checked, key))
     }
 
@@ -656,13 +858,27 @@ impl Verifier {
         Ok((parsed.header.into_header(alg), parsed.payload))
     }
 
+    /// Whether a claim must be present: by the profile, by the claims type asked for, by
+    /// `max_age` (which needs `iat`), or by the caller's own list.
+    fn requires(&self, claim: Claim, shape: Shape) -> bool {
+        let audience = !self.audiences.is_empty();
+        self.profile
+            .required(shape.kind(), audience)
+            .contains(&claim)
+            || shape.needs(claim)
+            || (claim == Claim::Iat && self.max_age.is_some())
+            || self
+                .required
+                .iter()
+                .any(|name| name == claim.name() && is_registered(name, shape.kind()))
+    }
+
     fn check_claims(
         &self,
         raw: RawClaims,
-        kind: TokenType,
+        shape: Shape,
         now: UnixTime,
     ) -> Result<Checked, VerifyError> {
-        let refresh = kind == TokenType::Refresh;
         // Types first: a present-but-wrong claim is reported before a missing one.
         let invalid = [
             (raw.iss.is_invalid(), Claim::Iss),
@@ -678,18 +894,28 @@ impl Verifier {
         if let Some((_, claim)) = invalid.iter().find(|(bad, _)| *bad) {
             return Err(VerifyError::InvalidClaim(*claim));
         }
-        let missing = [
+        // Then presence, in one fixed order whatever made a claim required.
+        let absent = [
             (raw.iss.is_absent(), Claim::Iss),
             (raw.sub.is_absent(), Claim::Sub),
             (raw.aud.is_absent(), Claim::Aud),
             (raw.exp.is_absent(), Claim::Exp),
+            (raw.nbf.is_absent(), Claim::Nbf),
             (raw.iat.is_absent(), Claim::Iat),
             (raw.jti.is_absent(), Claim::Jti),
-            (refresh && raw.sid.is_absent(), Claim::Sid),
-            (refresh && raw.gen.is_absent(), Claim::Gen),
+            (raw.sid.is_absent(), Claim::Sid),
+            (raw.gen.is_absent(), Claim::Gen),
         ];
-        if let Some((_, claim)) = missing.iter().find(|(absent, _)| *absent) {
+        if let Some((_, claim)) = absent
+            .iter()
+            .find(|(absent, claim)| *absent && self.requires(*claim, shape))
+        {
             return Err(VerifyError::MissingClaim(*claim));
+        }
+        if self.required.iter().any(|name| {
+            !is_registered(name, shape.kind()) && !raw.custom.contains_key(name.as_str())
+        }) {
+            return Err(VerifyError::MissingClaim(Claim::Custom));
         }
         let RawClaims {
             iss,
@@ -704,21 +930,30 @@ impl Verifier {
             custom,
             custom_unrepresentable,
         } = raw;
-        let (Slot::Present(iss), Slot::Present(sub), Slot::Present(aud)) = (iss, sub, aud) else {
+        // `iss` and `exp` are required in every profile.
+        let (Slot::Present(iss), Slot::Present(exp)) = (iss, exp) else {
             return Err(VerifyError::MissingClaim(Claim::Iss));
         };
-        let (Slot::Present(exp), Slot::Present(iat), Slot::Present(jti)) = (exp, iat, jti) else {
-            return Err(VerifyError::MissingClaim(Claim::Exp));
-        };
-        let nbf = nbf.present();
-        let sid = sid.present();
+        let (sub, aud, iat, nbf, jti, sid) = (
+            sub.present(),
+            aud.present(),
+            iat.present(),
+            nbf.present(),
+            jti.present(),
+            sid.present(),
+        );
 
         self.check_times(exp, iat, nbf, now)?;
 
-        if iss != self.issuer {
+        if !self.issuers.contains(&iss) {
             return Err(VerifyError::WrongIssuer);
         }
-        if !aud.contains(&self.audience) {
+        // An empty list means the audience check was skipped on purpose.
+        if !self.audiences.is_empty()
+            && !aud
+                .as_ref()
+                .is_some_and(|aud| self.audiences.iter().any(|a| aud.contains(a)))
+        {
             return Err(VerifyError::WrongAudience);
         }
         // A custom claim holding a number beyond any double: well-formed JSON, but no
@@ -726,7 +961,12 @@ impl Verifier {
         if custom_unrepresentable {
             return Err(VerifyError::InvalidClaim(Claim::Custom));
         }
-        self.check_revocation(&RevocationQuery::new(&jti, sid.as_deref(), &sub, iat))?;
+        self.check_revocation(&revocation_query(
+            jti.as_deref(),
+            sid.as_deref(),
+            sub.as_deref(),
+            iat,
+        ))?;
         Ok(Checked {
             iss,
             sub,
@@ -742,12 +982,32 @@ impl Verifier {
     }
 }
 
+/// Whether `name` is one of the claims parsed into their own slot for a token of `kind`.
+fn is_registered(name: &str, kind: TokenType) -> bool {
+    matches!(
+        name,
+        "iss" | "sub" | "aud" | "exp" | "nbf" | "iat" | "jti" | "sid"
+    ) || (name == "gen" && kind == TokenType::Refresh)
+}
+
+/// The revocation question for a token whose `jti`, `sub` or `iat` may be absent (other
+/// issuers' tokens): nothing is revoked under an empty id, and a token without `iat`
+/// counts as issued at 0, so any "logged out everywhere" cut-off of its subject catches it.
+fn revocation_query<'a>(
+    jti: Option<&'a str>,
+    sid: Option<&'a str>,
+    sub: Option<&'a str>,
+    iat: Option<UnixTime>,
+) -> RevocationQuery<'a> {
+    RevocationQuery::new(jti.unwrap_or(""), sid, sub.unwrap_or(""), iat.unwrap_or(0))
+}
+
 impl Verifier {
     /// The time checks, for a fresh verification and for every cache hit.
     fn check_times(
         &self,
         exp: UnixTime,
-        iat: UnixTime,
+        iat: Option<UnixTime>,
         nbf: Option<UnixTime>,
         now: UnixTime,
     ) -> Result<(), VerifyError> {
@@ -756,13 +1016,14 @@ impl Verifier {
         if now >= exp + leeway {
             return Err(VerifyError::Expired);
         }
-        if let Some(max_age) = self.max_age {
+        // With a max-age, `iat` was required (checked before the times).
+        if let (Some(max_age), Some(iat)) = (self.max_age, iat) {
             if now >= iat.saturating_add(max_age).saturating_add(leeway) {
                 return Err(VerifyError::Expired);
             }
         }
         if nbf.is_some_and(|nbf| now < nbf.saturating_sub(leeway))
-            || iat > now.saturating_add(leeway)
+            || iat.is_some_and(|iat| iat > now.saturating_add(leeway))
         {
             return Err(VerifyError::NotYetValid);
         }
@@ -784,13 +1045,13 @@ struct CachedToken<T> {
 
 /// What a cache hit re-checks, read from the cached claims.
 trait CachedClaims {
-    fn times(&self) -> (UnixTime, UnixTime, Option<UnixTime>);
+    fn times(&self) -> (UnixTime, Option<UnixTime>, Option<UnixTime>);
     fn revocation_query(&self) -> RevocationQuery<'_>;
 }
 
 impl CachedClaims for AccessClaims {
-    fn times(&self) -> (UnixTime, UnixTime, Option<UnixTime>) {
-        (self.exp, self.iat, self.nbf)
+    fn times(&self) -> (UnixTime, Option<UnixTime>, Option<UnixTime>) {
+        (self.exp, Some(self.iat), self.nbf)
     }
 
     fn revocation_query(&self) -> RevocationQuery<'_> {
@@ -798,9 +1059,24 @@ impl CachedClaims for AccessClaims {
     }
 }
 
-impl CachedClaims for RefreshClaims {
-    fn times(&self) -> (UnixTime, UnixTime, Option<UnixTime>) {
+impl CachedClaims for JwtClaims {
+    fn times(&self) -> (UnixTime, Option<UnixTime>, Option<UnixTime>) {
         (self.exp, self.iat, self.nbf)
+    }
+
+    fn revocation_query(&self) -> RevocationQuery<'_> {
+        revocation_query(
+            self.jti.as_deref(),
+            self.sid.as_deref(),
+            self.sub.as_deref(),
+            self.iat,
+        )
+    }
+}
+
+impl CachedClaims for RefreshClaims {
+    fn times(&self) -> (UnixTime, Option<UnixTime>, Option<UnixTime>) {
+        (self.exp, Some(self.iat), self.nbf)
     }
 
     fn revocation_query(&self) -> RevocationQuery<'_> {
@@ -813,12 +1089,12 @@ impl Checked {
     fn from_access(claims: AccessClaims) -> Self {
         Self {
             iss: claims.iss,
-            sub: claims.sub,
-            aud: claims.aud,
+            sub: Some(claims.sub),
+            aud: Some(claims.aud),
             exp: claims.exp,
-            iat: claims.iat,
+            iat: Some(claims.iat),
             nbf: claims.nbf,
-            jti: claims.jti,
+            jti: Some(claims.jti),
             sid: claims.sid,
             gen: None,
             custom: claims.custom,

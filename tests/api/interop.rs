@@ -19,6 +19,9 @@ mod harness;
 mod into_gatepass;
 #[path = "interop/keysets.rs"]
 mod keysets;
+#[cfg(feature = "jwks-client")]
+#[path = "interop/recipes.rs"]
+mod recipes;
 #[path = "interop/strictness.rs"]
 mod strictness;
 
