@@ -116,3 +116,8 @@ pub use http::{
 
 #[doc(hidden)]
 pub mod internal;
+
+/// The code of docs/RECIPES.md, compiled as doc tests so the recipes cannot rot.
+#[cfg(all(doctest, feature = "jwks-client"))]
+#[doc = include_str!("../docs/RECIPES.md")]
+struct RecipesDocTests;
