@@ -276,6 +276,79 @@ impl<'de> DeserializeSeed<'de> for StrictSeed {
     }
 }
 
+/// A [`DeserializeSeed`] that reads one value as strictly as [`StrictSeed`] (no duplicate
+/// member names at any depth, valid escapes, numbers a double can hold) and keeps nothing:
+/// the custom claims of a token verified into the caller's own type, which deserializes
+/// them itself. Member names of one object are compared without hashing (a token holds a
+/// few), and no name is copied unless it has escapes.
+pub(crate) struct StrictSkip;
+
+impl<'de> DeserializeSeed<'de> for StrictSkip {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(SkipVisitor)
+    }
+}
+
+struct SkipVisitor;
+
+impl<'de> Visitor<'de> for SkipVisitor {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(StrictSkip)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
+        let mut names = UniqueNames::default();
+        while let Some(MemberName(name)) = access.next_key()? {
+            names.insert(name)?;
+            access.next_value_seed(StrictSkip)?;
+        }
+        Ok(())
+    }
+}
+
+/// The member names of one object, refusing a repeat. Linear scans: objects in tokens are
+/// small, and at most 8192 bytes bound the worst case.
+#[derive(Default)]
+pub(crate) struct UniqueNames<'de>(Vec<Cow<'de, str>>);
+
+impl<'de> UniqueNames<'de> {
+    /// Record `name`, or fail if the object already had it.
+    pub(crate) fn insert<E: de::Error>(&mut self, name: Cow<'de, str>) -> Result<(), E> {
+        if self.0.contains(&name) {
+            return Err(E::custom(DuplicateMember(&name)));
+        }
+        self.0.push(name);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -59,6 +59,9 @@ mod server_support;
 mod sessions;
 #[path = "api/store_conformance.rs"]
 mod store_conformance;
+#[cfg(feature = "axum")]
+#[path = "api/typed_claims.rs"]
+mod typed_claims;
 #[path = "api/vectors.rs"]
 mod vectors;
 #[path = "api/verify_kinds.rs"]

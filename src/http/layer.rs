@@ -1,6 +1,7 @@
 //! [`AuthLayer`]: the tower layer that authenticates every request, and its configuration.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use axum::http::{Extensions, HeaderMap};
@@ -11,7 +12,7 @@ use tower::Layer;
 use super::cookies::SecureCookie;
 use super::credentials::find_token;
 use super::rejection::AuthRejection;
-use super::scope::{self, Scopes};
+use super::scope;
 use super::service::AuthService;
 use crate::token::{CustomClaims, Verifier};
 
@@ -68,15 +69,11 @@ pub(crate) struct Config<C, F> {
     verifier: Arc<Verifier>,
     optional: bool,
     cookie: Option<SecureCookie>,
-    scope: Option<ScopeRequirement<C>>,
+    /// Required scopes, space-separated: read from the token's `scope`/`scp` claims
+    /// whatever the claims type `C` is.
+    scope: Option<Box<str>>,
     pub(crate) on_rejection: F,
-}
-
-/// Required scopes, and how to ask claims of type `C` about them (a function pointer, so
-/// only layers that require a scope need `C: Scopes`).
-struct ScopeRequirement<C> {
-    scopes: Box<str>,
-    check: fn(&C, &str) -> bool,
+    claims: PhantomData<fn() -> C>,
 }
 
 impl AuthLayer {
@@ -108,6 +105,7 @@ impl AuthLayer {
                 cookie: None,
                 scope: None,
                 on_rejection: DefaultOnRejection,
+                claims: PhantomData,
             },
         }
     }
@@ -178,6 +176,7 @@ impl<C, F> AuthLayer<C, F> {
             cookie,
             scope,
             on_rejection: _,
+            claims,
         } = self.config;
         AuthLayer {
             config: Config {
@@ -186,6 +185,7 @@ impl<C, F> AuthLayer<C, F> {
                 cookie,
                 scope,
                 on_rejection,
+                claims,
             },
         }
     }
@@ -204,9 +204,10 @@ impl<C, F> AuthLayer<C, F> {
     }
 }
 
-impl<C: Scopes, F> AuthLayer<C, F> {
-    /// Require every scope of the space-separated list `scopes` (see [`Scopes`] for where
-    /// they are read from). A token without them gets 403 `insufficient_scope` with
+impl<C, F> AuthLayer<C, F> {
+    /// Require every scope of the space-separated list `scopes`, read from the token's
+    /// `scope` and `scp` claims (see [`Verified::scopes`](crate::Verified::scopes)) for any
+    /// claims type `C`. A token without them gets 403 `insufficient_scope` with
     /// `scope="<scopes>"` in the challenge.
     ///
     /// Typically on one route with `route_layer`. Stacked under another `AuthLayer`, this
@@ -232,10 +233,7 @@ impl<C: Scopes, F> AuthLayer<C, F> {
             scope::is_valid_scope_list(scopes),
             "invalid scope list {scopes:?}: scope tokens of printable ASCII without '\"' or '\\', separated by single spaces",
         );
-        self.config.scope = Some(ScopeRequirement {
-            scopes: scopes.into(),
-            check: C::has_scope,
-        });
+        self.config.scope = Some(scopes.into());
         self
     }
 }
@@ -260,19 +258,15 @@ impl<C, F> Config<C, F> {
         };
         let verified = self.verifier.verify_access_typed::<C>(token)?;
         if let Some(required) = &self.scope {
-            if !scope_tokens_granted(&verified.claims().custom, required) {
+            if !scope::scope_tokens(required).all(|scope| verified.has_scope(scope)) {
                 return Err(AuthRejection::InsufficientScope {
-                    required: required.scopes.to_string(),
+                    required: required.to_string(),
                 });
             }
         }
         extensions.insert(verified);
         Ok(())
     }
-}
-
-fn scope_tokens_granted<C>(claims: &C, required: &ScopeRequirement<C>) -> bool {
-    scope::scope_tokens(&required.scopes).all(|scope| (required.check)(claims, scope))
 }
 
 impl<S, C, F: Clone> Layer<S> for AuthLayer<C, F> {
@@ -360,11 +354,9 @@ impl<C, F: Clone> Clone for Config<C, F> {
             verifier: Arc::clone(&self.verifier),
             optional: self.optional,
             cookie: self.cookie.clone(),
-            scope: self.scope.as_ref().map(|s| ScopeRequirement {
-                scopes: s.scopes.clone(),
-                check: s.check,
-            }),
+            scope: self.scope.clone(),
             on_rejection: self.on_rejection.clone(),
+            claims: PhantomData,
         }
     }
 }
@@ -381,7 +373,7 @@ impl<C, F> fmt::Debug for Config<C, F> {
             .field("verifier", &self.verifier)
             .field("optional", &self.optional)
             .field("cookie", &self.cookie.as_ref().map(SecureCookie::name))
-            .field("scope", &self.scope.as_ref().map(|s| &s.scopes))
+            .field("scope", &self.scope)
             .field("claims", &std::any::type_name::<C>())
             .finish_non_exhaustive()
     }

@@ -12,9 +12,12 @@ use crate::token::CustomClaims;
 
 /// Claims that can say whether they grant a scope.
 ///
-/// Implemented for the default JSON map ([`CustomClaims`]); implement it for your own
-/// custom-claims type to use [`AuthLayer::require_scope`](crate::AuthLayer::require_scope)
-/// and [`Authenticated::require_scope`](crate::Authenticated::require_scope) with it.
+/// Implemented for the default JSON map ([`CustomClaims`]). Scope checks on a verified
+/// token need no implementation of yours: [`AuthLayer::require_scope`](crate::AuthLayer::require_scope),
+/// [`Authenticated::require_scope`](crate::Authenticated::require_scope) and
+/// [`Verified::has_scope`](crate::Verified::has_scope) read the token's `scope` and `scp`
+/// claims whatever the custom-claims type is. This trait is for a map (or a type of yours)
+/// outside a verification.
 ///
 /// ```
 /// use gatepass::{CustomClaims, Scopes};
@@ -56,7 +59,8 @@ fn value_grants(value: &Value, scope: &str) -> bool {
 }
 
 /// Whether `claims` grant every scope token of the space-separated `required` list.
-pub(crate) fn grants_all<C: Scopes + ?Sized>(claims: &C, required: &str) -> bool {
+#[cfg(test)]
+fn grants_all<C: Scopes + ?Sized>(claims: &C, required: &str) -> bool {
     scope_tokens(required).all(|scope| claims.has_scope(scope))
 }
 

@@ -15,7 +15,9 @@ use serde_json::{Map, Value};
 
 use crate::clock::UnixTime;
 use crate::error::Claim;
-use crate::json::{self, DuplicateMember, MemberName, StrictSeed, StrictValue};
+use crate::json::{
+    self, DuplicateMember, MemberName, StrictSeed, StrictSkip, StrictValue, UniqueNames,
+};
 
 /// Custom (non-registered) claims as a JSON object.
 pub type CustomClaims = Map<String, Value>;
@@ -316,7 +318,12 @@ pub(crate) struct RawClaims {
     pub(crate) sid: Slot<String>,
     /// Only a registered claim in refresh tokens; in access tokens `gen` is custom.
     pub(crate) gen: Slot<u64>,
+    /// The custom claims as a JSON map: built only for verifications that return the map
+    /// ([`CustomMode::Map`]); empty otherwise.
     pub(crate) custom: CustomClaims,
+    /// The scope tokens granted by `scope` and `scp`, space-separated, read in every mode
+    /// so that scope checks work whatever the claims type.
+    pub(crate) scopes: Option<String>,
     /// A custom claim holds a number no double can hold (`1e400`, at any depth): the
     /// claims are well-formed but cannot be represented, so the token is
     /// `invalid_claim` (`custom`) once its signature and registered claims check out.
@@ -328,7 +335,7 @@ impl RawClaims {
     /// are errors; wrong-typed registered claims are *recorded*, not errors.
     #[cfg(test)]
     pub(crate) fn parse(json: &[u8], kind: TokenType) -> Result<Self, serde_json::Error> {
-        Self::parse_with_hint(json, kind, 0)
+        Self::parse_with_hint(json, kind, 0, CustomMode::Map)
     }
 
     /// [`parse`](Self::parse), knowing roughly how many members the object has (from the
@@ -337,18 +344,23 @@ impl RawClaims {
         json: &[u8],
         kind: TokenType,
         members: usize,
+        mode: CustomMode,
     ) -> Result<Self, serde_json::Error> {
         // Registered claims (about 7 in a gatepass token) stay out of the map; the cap keeps
         // a hostile hint (at most one member per 2 bytes of an 8 KiB token) from pre-allocating much.
-        let custom_capacity = members
-            .saturating_sub(REGISTERED_IN_A_TYPICAL_TOKEN)
-            .min(64);
+        let custom_capacity = match mode {
+            CustomMode::Map => members
+                .saturating_sub(REGISTERED_IN_A_TYPICAL_TOKEN)
+                .min(64),
+            CustomMode::Skip => 0,
+        };
         let parse = |tolerant| {
             let mut de = serde_json::Deserializer::from_slice(json);
             let claims = ClaimsSeed {
                 kind,
                 custom_capacity,
                 tolerant,
+                mode,
             }
             .deserialize(&mut de)?;
             de.end()?;
@@ -361,12 +373,58 @@ impl RawClaims {
     }
 }
 
+/// What a parse does with the custom claims.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CustomMode {
+    /// Build the JSON map (the default claims type).
+    Map,
+    /// Check them as strictly, keep nothing: the caller's type deserializes them from the
+    /// claims text afterwards, without a map in between.
+    Skip,
+}
+
+/// The scope tokens a `scope` or `scp` value grants: a space-separated string, or an array
+/// of strings (an item holding a space is no scope token and grants nothing); any other
+/// JSON type grants nothing, so a scope check fails closed.
+fn scope_tokens_of(raw: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Granted<'a> {
+        List(std::borrow::Cow<'a, str>),
+        Items(Vec<std::borrow::Cow<'a, str>>),
+    }
+    match serde_json::from_str::<Granted<'_>>(raw).ok()? {
+        Granted::List(list) => Some(list.into_owned()),
+        Granted::Items(items) => Some(
+            items
+                .iter()
+                .filter(|item| !item.contains(' '))
+                .map(|item| item.as_ref())
+                .collect::<Vec<&str>>()
+                .join(" "),
+        ),
+    }
+}
+
+/// `scopes` with the tokens of `more` added.
+fn add_scopes(scopes: &mut Option<String>, more: Option<String>) {
+    match (scopes.as_mut(), more) {
+        (Some(all), Some(more)) => {
+            all.push(' ');
+            all.push_str(&more);
+        }
+        (None, more) => *scopes = more,
+        (Some(_), None) => {}
+    }
+}
+
 /// iss, sub, aud, exp, iat, jti, sid.
 const REGISTERED_IN_A_TYPICAL_TOKEN: usize = 7;
 
 struct ClaimsSeed {
     kind: TokenType,
     custom_capacity: usize,
+    mode: CustomMode,
     /// Read custom claims through their raw text, so that one holding a number beyond any
     /// double is recorded rather than fatal: the slow path, taken only after the fast
     /// parse failed.
@@ -404,6 +462,22 @@ fn integer_slot(raw: &str) -> Slot<u64> {
     }
 }
 
+/// [`scope_tokens_of`] for a value already in the map.
+fn scope_value_tokens(value: &Value) -> Option<String> {
+    match value {
+        Value::String(list) => Some(list.clone()),
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|item| !item.contains(' '))
+                .collect::<Vec<&str>>()
+                .join(" "),
+        ),
+        _ => None,
+    }
+}
+
 /// A registered member seen twice is a duplicate like any other.
 fn mark_seen<E: de::Error>(seen: &mut u16, claim: Claim, name: &str) -> Result<(), E> {
     let bit = 1u16 << (claim as u16);
@@ -427,6 +501,8 @@ impl<'de> Visitor<'de> for ClaimsSeed {
             ..RawClaims::default()
         };
         let mut seen = 0u16;
+        // Skip mode: the custom member names, for the duplicate check the map does otherwise.
+        let mut custom_names = UniqueNames::default();
         while let Some(MemberName(name)) = access.next_key()? {
             let registered = match name.as_ref() {
                 "iss" => Some(Claim::Iss),
@@ -441,6 +517,30 @@ impl<'de> Visitor<'de> for ClaimsSeed {
                 _ => None,
             };
             let Some(claim) = registered else {
+                let is_scope = matches!(name.as_ref(), "scope" | "scp");
+                if self.mode == CustomMode::Skip {
+                    custom_names.insert(name)?;
+                    if is_scope || self.tolerant {
+                        let raw: &RawValue = access.next_value()?;
+                        let mut inner = serde_json::Deserializer::from_str(raw.get());
+                        match StrictSkip.deserialize(&mut inner) {
+                            Ok(()) if is_scope => {
+                                add_scopes(&mut claims.scopes, scope_tokens_of(raw.get()));
+                            }
+                            Ok(()) => {}
+                            Err(_) if self.tolerant => {
+                                // Not readable, yet structurally sound: a number beyond any
+                                // double. Invalid, not malformed.
+                                json::check_structure(raw.get()).map_err(de::Error::custom)?;
+                                claims.custom_unrepresentable = true;
+                            }
+                            Err(e) => return Err(de::Error::custom(e)),
+                        }
+                    } else {
+                        access.next_value_seed(StrictSkip)?;
+                    }
+                    continue;
+                }
                 // One hash per member: the entry both finds a duplicate and keeps the slot.
                 match claims.custom.entry(name.into_owned()) {
                     Entry::Occupied(slot) => {
@@ -450,7 +550,10 @@ impl<'de> Visitor<'de> for ClaimsSeed {
                         let raw: &RawValue = access.next_value()?;
                         match serde_json::from_str::<StrictValue>(raw.get()) {
                             Ok(StrictValue(value)) => {
-                                slot.insert(value);
+                                let value = slot.insert(value);
+                                if is_scope {
+                                    add_scopes(&mut claims.scopes, scope_value_tokens(value));
+                                }
                             }
                             Err(_) => {
                                 // Structurally sound (checked here) yet not a `Value`: it
@@ -462,7 +565,10 @@ impl<'de> Visitor<'de> for ClaimsSeed {
                         }
                     }
                     Entry::Vacant(slot) => {
-                        slot.insert(access.next_value_seed(StrictSeed)?);
+                        let value = slot.insert(access.next_value_seed(StrictSeed)?);
+                        if is_scope {
+                            add_scopes(&mut claims.scopes, scope_value_tokens(value));
+                        }
                     }
                 }
                 continue;
@@ -505,6 +611,106 @@ impl<'de> Visitor<'de> for ClaimsSeed {
         }
         Ok(claims)
     }
+}
+
+/// Deserialize the caller's custom-claims type straight from a verified token's claims
+/// text, without a map in between: `C` sees the members that are not registered claims of
+/// a token of `kind` (exactly what the JSON map would hold), and may borrow from `json`.
+pub(crate) fn custom_from_json<'de, C: Deserialize<'de>>(
+    json: &'de [u8],
+    kind: TokenType,
+) -> Result<C, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let custom = C::deserialize(CustomOnly { de: &mut de, kind })?;
+    de.end()?;
+    Ok(custom)
+}
+
+/// The claims object, seen without its registered members.
+struct CustomOnly<'a, R> {
+    de: &'a mut serde_json::Deserializer<R>,
+    kind: TokenType,
+}
+
+impl<'de, R: serde_json::de::Read<'de>> Deserializer<'de> for CustomOnly<'_, R> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        self.de.deserialize_map(HideRegistered {
+            visitor,
+            kind: self.kind,
+        })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
+        identifier ignored_any
+    }
+}
+
+struct HideRegistered<V> {
+    visitor: V,
+    kind: TokenType,
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for HideRegistered<V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.visitor.expecting(f)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<V::Value, A::Error> {
+        self.visitor.visit_map(CustomMembers {
+            access,
+            kind: self.kind,
+        })
+    }
+}
+
+struct CustomMembers<A> {
+    access: A,
+    kind: TokenType,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for CustomMembers<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        use serde::de::value::{BorrowedStrDeserializer, StringDeserializer};
+        while let Some(MemberName(name)) = self.access.next_key()? {
+            if is_registered(&name, self.kind) {
+                self.access.next_value::<de::IgnoredAny>()?;
+                continue;
+            }
+            return match name {
+                std::borrow::Cow::Borrowed(name) => seed
+                    .deserialize(BorrowedStrDeserializer::new(name))
+                    .map(Some),
+                std::borrow::Cow::Owned(name) => {
+                    seed.deserialize(StringDeserializer::new(name)).map(Some)
+                }
+            };
+        }
+        Ok(None)
+    }
+
+    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
+        self.access.next_value_seed(seed)
+    }
+}
+
+/// Whether `name` is a claim the verifier reads into its own field for a token of `kind`
+/// (and so not one of the custom claims).
+pub(crate) fn is_registered(name: &str, kind: TokenType) -> bool {
+    matches!(
+        name,
+        "iss" | "sub" | "aud" | "exp" | "nbf" | "iat" | "jti" | "sid"
+    ) || (name == "gen" && kind == TokenType::Refresh)
 }
 
 /// Parse a claims object for display only (`inspect`): the same strictness, no typing.

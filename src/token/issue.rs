@@ -231,6 +231,27 @@ fn check_custom(name: &str) -> Result<(), IssueError> {
     Ok(())
 }
 
+/// The members of `claims` (which must serialize to a JSON object) added to `custom`,
+/// refusing registered names.
+fn add_custom<T: Serialize + ?Sized>(
+    custom: &mut CustomClaims,
+    claims: &T,
+) -> Result<(), IssueError> {
+    match serde_json::to_value(claims) {
+        Ok(Value::Object(members)) => {
+            for (name, value) in members {
+                check_custom(&name)?;
+                custom.insert(name, value);
+            }
+            Ok(())
+        }
+        Ok(_) => Err(IssueError::Claims(
+            "custom claims must serialize to a JSON object".to_owned(),
+        )),
+        Err(e) => Err(IssueError::Claims(e.to_string())),
+    }
+}
+
 fn expiry(now: UnixTime, ttl: u64) -> Result<UnixTime, IssueError> {
     match now.checked_add(ttl) {
         Some(exp) if exp <= MAX_SAFE_INTEGER => Ok(exp),
@@ -278,12 +299,33 @@ impl<'a> AccessTokenBuilder<'a> {
         Ok(self)
     }
 
-    /// Add several custom claims. Registered names are refused.
-    pub fn claims(mut self, claims: &CustomClaims) -> Result<Self, IssueError> {
-        for (name, value) in claims {
-            check_custom(name)?;
-            self.custom.insert(name.clone(), value.clone());
-        }
+    /// Add the members of `claims` as custom claims: a [`CustomClaims`] map, or any value
+    /// that serializes to a JSON object (a `#[derive(Serialize)]` struct of yours).
+    /// Registered names (`exp`, `sub`, ...) are refused, as is a value that is not an object.
+    ///
+    /// ```
+    /// # use gatepass::*;
+    /// #[derive(serde::Serialize, serde::Deserialize)]
+    /// struct Roles { roles: Vec<String>, tenant: String }
+    ///
+    /// # let key = std::sync::Arc::new(SigningKey::generate(Algorithm::EdDSA)?);
+    /// let issuer = Issuer::new(key.clone(), "https://auth.example", "api");
+    /// let roles = Roles { roles: vec!["admin".into()], tenant: "acme".into() };
+    /// let token = issuer.access_token("alice").claims(&roles)?.issue()?.token;
+    /// # let verifier = Verifier::builder(VerificationKeys::new([key.verifying_key().clone()]), "https://auth.example", "api").build()?;
+    /// let back = verifier.verify_access_as::<Roles>(&token)?;
+    /// assert_eq!(back.claims().custom.tenant, "acme");
+    ///
+    /// #[derive(serde::Serialize)]
+    /// struct Bad { exp: u64 }
+    /// assert!(matches!(
+    ///     issuer.access_token("alice").claims(&Bad { exp: 1 }),
+    ///     Err(IssueError::ReservedClaim(name)) if name == "exp"
+    /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn claims<T: Serialize + ?Sized>(mut self, claims: &T) -> Result<Self, IssueError> {
+        add_custom(&mut self.custom, claims)?;
         Ok(self)
     }
 
@@ -387,11 +429,9 @@ impl RefreshTokenBuilder<'_> {
 
     /// Add custom claims carried by the refresh token (for example the claims to put in
     /// every access token of the session). Registered names are refused.
-    pub fn claims(mut self, claims: &CustomClaims) -> Result<Self, IssueError> {
-        for (name, value) in claims {
-            check_custom(name)?;
-            self.custom.insert(name.clone(), value.clone());
-        }
+    /// Like [`AccessTokenBuilder::claims`]: a map or any value serializing to an object.
+    pub fn claims<T: Serialize + ?Sized>(mut self, claims: &T) -> Result<Self, IssueError> {
+        add_custom(&mut self.custom, claims)?;
         Ok(self)
     }
 

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use super::claims::{self, RawClaims, TokenType};
+use super::claims::{self, CustomMode, RawClaims, TokenType};
 use super::header::ParsedHeader;
 use crate::error::{Malformed, TooLarge, VerifyError};
 use crate::json;
@@ -100,7 +100,11 @@ impl<'a> UntrustedToken<'a> {
     ///
     /// The three segments are decoded into one buffer (one allocation, not three), in the
     /// order of the checks: signature, header (and its depth), claims (and theirs).
-    pub(crate) fn parse(&self, kind: TokenType) -> Result<ParsedToken<'a>, VerifyError> {
+    pub(crate) fn parse(
+        &self,
+        kind: TokenType,
+        mode: CustomMode,
+    ) -> Result<ParsedToken<'a>, VerifyError> {
         let segments = Segments::split(self.raw)?;
         let mut buf = Vec::with_capacity(
             decoded_len(segments.signature)
@@ -111,13 +115,13 @@ impl<'a> UntrustedToken<'a> {
         let header_json = decode_into(segments.header, &mut buf)?;
         check_depth(buf.get(header_json.clone()).unwrap_or_default())?;
         let claims_json = decode_into(segments.claims, &mut buf)?;
-        let claims_bytes = buf.get(claims_json).unwrap_or_default();
+        let claims_bytes = buf.get(claims_json.clone()).unwrap_or_default();
         let scan = json::scan(claims_bytes, json::MAX_DEPTH);
         if scan.too_deep {
             return Err(depth_error());
         }
         let header = ParsedHeader::parse(buf.get(header_json).unwrap_or_default())?;
-        let claims = RawClaims::parse_with_hint(claims_bytes, kind, scan.top_level_members)
+        let claims = RawClaims::parse_with_hint(claims_bytes, kind, scan.top_level_members, mode)
             .map_err(|_| VerifyError::Malformed(Malformed::ClaimsJson))?;
         Ok(ParsedToken {
             signing_input: segments.signing_input,
@@ -125,6 +129,7 @@ impl<'a> UntrustedToken<'a> {
             claims,
             buf,
             signature,
+            claims_json,
         })
     }
 }
@@ -136,15 +141,38 @@ pub(crate) struct ParsedToken<'a> {
     pub(crate) signing_input: &'a [u8],
     pub(crate) header: ParsedHeader,
     pub(crate) claims: RawClaims,
-    /// The decoded segments; `signature` is a range of it.
+    /// The decoded segments; `signature` and `claims_json` are ranges of it.
     buf: Vec<u8>,
     signature: Range<usize>,
+    claims_json: Range<usize>,
 }
 
 impl ParsedToken<'_> {
     /// The decoded signature.
     pub(crate) fn signature(&self) -> &[u8] {
         self.buf.get(self.signature.clone()).unwrap_or_default()
+    }
+
+    /// The claims JSON, for a claims type that deserializes from the text itself; moves
+    /// the buffer out (no copy).
+    pub(crate) fn take_claims_json(&mut self) -> ClaimsJson {
+        ClaimsJson {
+            buf: std::mem::take(&mut self.buf),
+            range: self.claims_json.clone(),
+        }
+    }
+}
+
+/// The decoded claims JSON of a token, kept past parsing.
+#[derive(Debug)]
+pub(crate) struct ClaimsJson {
+    buf: Vec<u8>,
+    range: Range<usize>,
+}
+
+impl ClaimsJson {
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.buf.get(self.range.clone()).unwrap_or_default()
     }
 }
 
@@ -241,7 +269,7 @@ mod tests {
     use super::*;
 
     fn kind(token: &str) -> &'static str {
-        match UntrustedToken::new(token).and_then(|t| t.parse(TokenType::Access)) {
+        match UntrustedToken::new(token).and_then(|t| t.parse(TokenType::Access, CustomMode::Map)) {
             Ok(_) => "ok",
             Err(e) => e.kind(),
         }

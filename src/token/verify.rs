@@ -5,12 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use super::claims::{
-    AccessClaims, Audience, CustomClaims, JwtClaims, RawClaims, RefreshClaims, Slot, TokenType,
+    custom_from_json, is_registered, AccessClaims, Audience, CustomClaims, CustomMode, JwtClaims,
+    RawClaims, RefreshClaims, Slot, TokenType,
 };
 use super::header::{Header, HeaderAlg, ParsedHeader};
-use super::parse::{UntrustedToken, MAX_TOKEN_BYTES};
+use super::parse::{ClaimsJson, UntrustedToken, MAX_TOKEN_BYTES};
 use super::profile::Profile;
 use crate::cache::TokenCache;
 use crate::clock::{Clock, SystemClock, UnixTime};
@@ -41,6 +43,8 @@ pub struct Verified<T> {
 struct Parts<T> {
     header: Header,
     claims: T,
+    /// The scope tokens of `scope` and `scp`, space-separated, whatever `T` is.
+    scopes: Option<Box<str>>,
 }
 
 enum Repr<T> {
@@ -56,14 +60,50 @@ fn unshare<T: Clone>(parts: &Parts<T>) -> Parts<T> {
     Parts {
         header: parts.header.clone(),
         claims: parts.claims.clone(),
+        scopes: parts.scopes.clone(),
     }
 }
 
 impl<T> Verified<T> {
-    fn owned(header: Header, claims: T) -> Self {
+    fn owned(header: Header, claims: T, scopes: Option<Box<str>>) -> Self {
         Self {
-            repr: Repr::Owned(Parts { header, claims }),
+            repr: Repr::Owned(Parts {
+                header,
+                claims,
+                scopes,
+            }),
         }
+    }
+
+    /// The scope tokens the token grants: those of its `scope` claim (a space-separated
+    /// string) and its `scp` claim (the same, or an array of strings), read whatever the
+    /// claims type is. A claim of any other JSON type grants nothing.
+    ///
+    /// ```
+    /// # use gatepass::*;
+    /// # let key = std::sync::Arc::new(SigningKey::generate(Algorithm::HS256)?);
+    /// # let verifier = Verifier::builder(VerificationKeys::new([key.verifying_key().clone()]), "i", "a").build()?;
+    /// let token = Issuer::new(key, "i", "a").access_token("alice")
+    ///     .claim("scope", "orders:read orders:write")?.issue()?.token;
+    /// #[derive(serde::Deserialize)]
+    /// struct Nothing {}
+    /// let verified = verifier.verify_access_as::<Nothing>(&token)?;
+    /// assert!(verified.has_scope("orders:write"));
+    /// assert_eq!(verified.scopes().count(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.parts()
+            .scopes
+            .as_deref()
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Whether the token grants `scope` (one scope token, compared exactly).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes().any(|granted| granted == scope)
     }
 
     fn parts(&self) -> &Parts<T> {
@@ -90,13 +130,17 @@ impl<T> Verified<T> {
 
     /// Header and claims.
     pub fn into_parts(self) -> (Header, T) {
-        let parts = match self.repr {
+        let parts = self.into_all_parts();
+        (parts.header, parts.claims)
+    }
+
+    fn into_all_parts(self) -> Parts<T> {
+        match self.repr {
             Repr::Owned(parts) => parts,
             Repr::Shared { parts, unshare } => {
                 Arc::try_unwrap(parts).unwrap_or_else(|shared| unshare(&shared))
             }
-        };
-        (parts.header, parts.claims)
+        }
     }
 }
 
@@ -114,7 +158,11 @@ impl<T: Clone> Verified<T> {
 impl<T: Clone> Clone for Verified<T> {
     fn clone(&self) -> Self {
         match &self.repr {
-            Repr::Owned(parts) => Self::owned(parts.header.clone(), parts.claims.clone()),
+            Repr::Owned(parts) => Self::owned(
+                parts.header.clone(),
+                parts.claims.clone(),
+                parts.scopes.clone(),
+            ),
             Repr::Shared { parts, unshare } => Self {
                 repr: Repr::Shared {
                     parts: Arc::clone(parts),
@@ -148,7 +196,11 @@ impl Verified<AccessClaims> {
     pub(crate) fn into_custom<C: DeserializeOwned>(
         self,
     ) -> Result<Verified<AccessClaims<C>>, VerifyError> {
-        let (header, claims) = self.into_parts();
+        let Parts {
+            header,
+            claims,
+            scopes,
+        } = self.into_all_parts();
         let AccessClaims {
             iss,
             sub,
@@ -173,6 +225,7 @@ impl Verified<AccessClaims> {
                 sid,
                 custom: custom_claims::<C>(custom)?,
             },
+            scopes,
         ))
     }
 }
@@ -416,6 +469,23 @@ struct Checked {
     sid: Option<String>,
     gen: Option<u64>,
     custom: CustomClaims,
+    scopes: Option<String>,
+}
+
+/// A verification's result before it becomes a claims type.
+struct Raw {
+    header: Header,
+    checked: Checked,
+    /// The key that verified the signature (what a cache entry re-checks).
+    key: Arc<VerifyingKey>,
+    /// The claims text, for a claims type that deserializes itself from it.
+    json: ClaimsJson,
+}
+
+impl Raw {
+    fn scopes(&self) -> Option<Box<str>> {
+        self.checked.scopes.as_deref().map(Box::from)
+    }
 }
 
 /// The claims type a verification produces, and so the claims it needs whatever the
@@ -596,14 +666,66 @@ impl Verifier {
     ) -> Result<Verified<AccessClaims<C>>, VerifyError> {
         if self.cache.is_some() {
             // The cache holds the JSON map; convert from it.
-            let (header, claims) = self.verify_access_at(token, now)?.into_parts();
+            let Parts {
+                header,
+                claims,
+                scopes,
+            } = self.verify_access_at(token, now)?.into_all_parts();
             let claims = Checked::from_access(claims).into_access(custom_claims::<C>)?;
-            return Ok(Verified::owned(header, claims));
+            return Ok(Verified::owned(header, claims, scopes));
         }
-        let (header, checked, _) = self.verify_raw(token, Shape::Access, now)?;
+        // Straight from the claims text into `C`: no map, no `Value`.
+        let raw = self.verify_raw(token, Shape::Access, now, CustomMode::Skip)?;
+        let custom = typed::<C>(raw.json.bytes(), TokenType::Access)?;
+        let scopes = raw.scopes();
         Ok(Verified::owned(
-            header,
-            checked.into_access(custom_claims::<C>)?,
+            raw.header,
+            raw.checked.into_access(|_| Ok(custom))?,
+            scopes,
+        ))
+    }
+
+    /// Verify an access token now into a claims type that borrows from the token: the
+    /// decoded claims text is kept in `buf` (cleared first; reuse it across calls to
+    /// allocate nothing for it), and `C` may hold `&str` or `Cow<str>` slices of it. A
+    /// `&str` field fails on a string with JSON escapes (`invalid_claim`); `Cow<str>`
+    /// borrows when it can and copies when it must. The token cache, if any, is not used.
+    ///
+    /// ```
+    /// use std::borrow::Cow;
+    /// # use gatepass::*;
+    /// # let key = std::sync::Arc::new(SigningKey::generate(Algorithm::EdDSA)?);
+    /// # let token = Issuer::new(key.clone(), "i", "a").access_token("alice")
+    /// #     .claim("tenant", "acme")?.claim("plan", "pro")?.issue()?.token;
+    /// # let verifier = Verifier::builder(VerificationKeys::new([key.verifying_key().clone()]), "i", "a").build()?;
+    /// #[derive(serde::Deserialize)]
+    /// struct Tenant<'a> {
+    ///     tenant: &'a str,
+    ///     #[serde(borrow)]
+    ///     plan: Cow<'a, str>,
+    /// }
+    ///
+    /// let mut buf = Vec::new();
+    /// let verified = verifier.verify_access_in::<Tenant<'_>>(&token, &mut buf)?;
+    /// assert_eq!(verified.claims().custom.tenant, "acme");
+    /// assert!(matches!(verified.claims().custom.plan, Cow::Borrowed("pro")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify_access_in<'b, C: Deserialize<'b>>(
+        &self,
+        token: &str,
+        buf: &'b mut Vec<u8>,
+    ) -> Result<Verified<AccessClaims<C>>, VerifyError> {
+        let raw = self.verify_raw(token, Shape::Access, self.clock.now(), CustomMode::Skip)?;
+        buf.clear();
+        buf.extend_from_slice(raw.json.bytes());
+        let text: &'b Vec<u8> = buf;
+        let custom = typed::<C>(text, TokenType::Access)?;
+        let scopes = raw.scopes();
+        Ok(Verified::owned(
+            raw.header,
+            raw.checked.into_access(|_| Ok(custom))?,
+            scopes,
         ))
     }
 
@@ -669,10 +791,13 @@ impl Verifier {
         &self,
         token: &str,
     ) -> Result<Verified<JwtClaims<C>>, VerifyError> {
-        let (header, checked, _) = self.verify_raw(token, Shape::Jwt, self.clock.now())?;
+        let raw = self.verify_raw(token, Shape::Jwt, self.clock.now(), CustomMode::Skip)?;
+        let custom = typed::<C>(raw.json.bytes(), TokenType::Access)?;
+        let scopes = raw.scopes();
         Ok(Verified::owned(
-            header,
-            checked.into_jwt(custom_claims::<C>)?,
+            raw.header,
+            raw.checked.into_jwt(|_| Ok(custom))?,
+            scopes,
         ))
     }
 
@@ -733,8 +858,9 @@ impl Verifier {
         T: CachedClaims + Clone + Send + Sync + 'static,
     {
         let Some(cache) = &self.cache else {
-            let (header, checked, _) = self.verify_raw(token, shape, now)?;
-            return Ok(Verified::owned(header, build(checked)?));
+            let raw = self.verify_raw(token, shape, now, CustomMode::Map)?;
+            let scopes = raw.scopes();
+            return Ok(Verified::owned(raw.header, build(raw.checked)?, scopes));
         };
         // The size limit comes first, as always, and bounds what is hashed.
         UntrustedToken::with_limit(token, self.max_len)?;
@@ -752,11 +878,19 @@ impl Verifier {
                 Err(None) => cache.remove(&digest),
             }
         }
-        let (header, checked, key) = self.verify_raw(token, shape, now)?;
+        let raw = self.verify_raw(token, shape, now, CustomMode::Map)?;
+        let scopes = raw.scopes();
+        let Raw {
+            header,
+            checked,
+            key,
+            ..
+        } = raw;
         let exp = checked.exp;
         let parts = Arc::new(Parts {
             header,
             claims: build(checked)?,
+            scopes,
         });
         let kid = key.kid().map(str::to_owned);
         let entry = CachedToken {
@@ -774,7 +908,7 @@ impl Verifier {
         entry: &CachedToken<T>,
         now: UnixTime,
     ) -> Result<(), Option<VerifyError>> {
-        let Parts { header, claims } = &*entry.parts;
+        let Parts { header, claims, .. } = &*entry.parts;
         match self.keys.find(header.kid(), header.alg()) {
             Ok(key) if Arc::ptr_eq(&key, &entry.key) => {}
             _ => return Err(None),
@@ -807,10 +941,11 @@ impl Verifier {
         token: &str,
         shape: Shape,
         now: UnixTime,
-    ) -> Result<(Header, Checked, Arc<VerifyingKey>), VerifyError> {
+        mode: CustomMode,
+    ) -> Result<Raw, VerifyError> {
         let kind = shape.kind();
         let untrusted = UntrustedToken::with_limit(token, self.max_len)?;
-        let parsed = untrusted.parse(kind)?;
+        let mut parsed = untrusted.parse(kind, mode)?;
         let (alg, key) =
             self.authenticate(&parsed.header, parsed.signing_input, parsed.signature())?;
 
@@ -818,8 +953,14 @@ impl Verifier {
         if !self.profile.accepts(kind, parsed.header.typ.as_deref()) {
             return Err(VerifyError::WrongType);
         }
+        let json = parsed.take_claims_json();
         let checked = self.check_claims(parsed.claims, shape, now)?;
-        Ok((parsed.header.into_header(alg), checked, key))
+        Ok(Raw {
+            header: parsed.header.into_header(alg),
+            checked,
+            key,
+            json,
+        })
     }
 
     /// Algorithm, key, then signature: after this the signing input is authentic, and the
@@ -928,6 +1069,7 @@ impl Verifier {
             sid,
             gen,
             custom,
+            scopes,
             custom_unrepresentable,
         } = raw;
         // `iss` and `exp` are required in every profile.
@@ -978,16 +1120,9 @@ impl Verifier {
             sid,
             gen: gen.present(),
             custom,
+            scopes,
         })
     }
-}
-
-/// Whether `name` is one of the claims parsed into their own slot for a token of `kind`.
-fn is_registered(name: &str, kind: TokenType) -> bool {
-    matches!(
-        name,
-        "iss" | "sub" | "aud" | "exp" | "nbf" | "iat" | "jti" | "sid"
-    ) || (name == "gen" && kind == TokenType::Refresh)
 }
 
 /// The revocation question for a token whose `jti`, `sub` or `iat` may be absent (other
@@ -1098,8 +1233,15 @@ impl Checked {
             sid: claims.sid,
             gen: None,
             custom: claims.custom,
+            // Carried beside the claims (in the verified token's parts).
+            scopes: None,
         }
     }
+}
+
+/// The caller's custom-claims type from a verified token's claims text.
+fn typed<'de, C: Deserialize<'de>>(json: &'de [u8], kind: TokenType) -> Result<C, VerifyError> {
+    custom_from_json(json, kind).map_err(|_| VerifyError::InvalidClaim(Claim::Custom))
 }
 
 fn custom_claims<C: DeserializeOwned>(custom: CustomClaims) -> Result<C, VerifyError> {

@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::http::rejection::AuthRejection;
-use crate::http::scope::{self, Scopes};
+use crate::http::scope;
 use crate::token::{AccessClaims, CustomClaims, Header, Verified};
 
 /// The request's verified access token; its claims reach the handler typed (`C` is your
@@ -89,10 +89,11 @@ impl<C> Authenticated<C> {
     }
 }
 
-impl<C: Scopes> Authenticated<C> {
-    /// Whether the token grants `scope` (one scope token; see [`Scopes`]).
+impl<C> Authenticated<C> {
+    /// Whether the token grants `scope` (one scope token, from its `scope` or `scp` claim,
+    /// whatever the claims type; see [`Verified::scopes`]).
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.claims().custom.has_scope(scope)
+        self.0.has_scope(scope)
     }
 
     /// `Ok` if the token grants every scope of the space-separated list `scopes`, else the
@@ -112,7 +113,9 @@ impl<C: Scopes> Authenticated<C> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn require_scope(&self, scopes: &str) -> Result<(), AuthRejection> {
-        if scope::is_valid_scope_list(scopes) && scope::grants_all(&self.claims().custom, scopes) {
+        if scope::is_valid_scope_list(scopes)
+            && scope::scope_tokens(scopes).all(|scope| self.0.has_scope(scope))
+        {
             return Ok(());
         }
         let rejection = AuthRejection::InsufficientScope {
