@@ -563,6 +563,9 @@ pub enum InvalidGrant {
     IdleTimeout,
     /// Past the session's absolute lifetime.
     AbsoluteTimeout,
+    /// A retry within the grace window, whose kept answer can no longer be read: the key
+    /// that signed (and sealed) it has left the keyset. The client logs in again.
+    GraceUnreadable,
 }
 
 impl fmt::Display for InvalidGrant {
@@ -575,6 +578,10 @@ impl fmt::Display for InvalidGrant {
             }
             Self::IdleTimeout => f.write_str("the session timed out after inactivity"),
             Self::AbsoluteTimeout => f.write_str("the session reached its maximum lifetime"),
+            Self::GraceUnreadable => f.write_str(
+                "the refresh token was already rotated and its answer is no longer available; \
+                 log in again",
+            ),
         }
     }
 }
