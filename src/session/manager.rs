@@ -217,6 +217,8 @@ impl SessionManager {
             });
         }
         self.keys.replace(keys);
+        // The opener before the issuer: a pair sealed under the new signing key must
+        // always find that key when its retry comes.
         *self
             .seal
             .write()
