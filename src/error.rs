@@ -316,9 +316,13 @@ pub enum KeyRejected {
     RandomnessUnavailable,
     /// Another key in the same JWK Set has this `kid`, so neither can be trusted.
     DuplicateKid,
-    /// An HMAC (`oct`) key in a published JWK Set: a shared secret that anyone can read
-    /// would let anyone sign, so a remote set's symmetric keys are never trusted.
+    /// An HMAC (`oct`) key in a JWK Set read for verification: a shared secret that anyone
+    /// can read would let anyone sign, so a set's symmetric keys are never trusted.
     SecretKeyInPublicSet,
+    /// A JWK carrying this private member (`d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`) in a JWK
+    /// Set read for verification: a private key that has been handed around is no longer
+    /// private, so it is never trusted. Only the member's name is kept, never its value.
+    PrivateKeyInPublicSet(&'static str),
 }
 
 impl fmt::Display for KeyRejected {
@@ -360,6 +364,11 @@ impl fmt::Display for KeyRejected {
             Self::DuplicateKid => f.write_str("another key in the set has the same kid"),
             Self::SecretKeyInPublicSet => f.write_str(
                 "an HMAC (oct) key in a published JWK Set is never trusted: its secret is public",
+            ),
+            Self::PrivateKeyInPublicSet(member) => write!(
+                f,
+                "a JWK with the private member \"{member}\" in a published JWK Set is never \
+                 trusted: its private key is no longer private"
             ),
             Self::RandomnessUnavailable => {
                 f.write_str("the system random number generator failed while generating a key")
@@ -560,6 +569,9 @@ pub enum InvalidGrant {
     IdleTimeout,
     /// Past the session's absolute lifetime.
     AbsoluteTimeout,
+    /// A retry within the grace window, whose kept answer can no longer be read: the key
+    /// that signed (and sealed) it has left the keyset. The client logs in again.
+    GraceUnreadable,
 }
 
 impl fmt::Display for InvalidGrant {
@@ -572,6 +584,10 @@ impl fmt::Display for InvalidGrant {
             }
             Self::IdleTimeout => f.write_str("the session timed out after inactivity"),
             Self::AbsoluteTimeout => f.write_str("the session reached its maximum lifetime"),
+            Self::GraceUnreadable => f.write_str(
+                "the refresh token was already rotated and its answer is no longer available; \
+                 log in again",
+            ),
         }
     }
 }

@@ -47,6 +47,9 @@ mod rotation;
 #[path = "api/server.rs"]
 mod server;
 #[cfg(feature = "cli")]
+#[path = "api/server_grace.rs"]
+mod server_grace;
+#[cfg(feature = "cli")]
 #[path = "api/server_keys.rs"]
 mod server_keys;
 #[cfg(all(feature = "cli", feature = "redis"))]

@@ -281,8 +281,9 @@ struct VerifyCli {
         required_unless_present = "jwks"
     )]
     keyset: Option<PathBuf>,
-    /// Trust the public keys of this JWK Set: a file, or an https:// URL (http:// for
-    /// loopback) fetched with the remote JWKS client (5 s timeout, 512 KiB cap).
+    /// Trust the public keys of this JWK Set (`oct` keys and keys with private members are
+    /// left out): a file, or an https:// URL (http:// for loopback) fetched with the remote
+    /// JWKS client (5 s timeout, 512 KiB cap).
     #[arg(long, value_name = "FILE_OR_URL")]
     jwks: Option<String>,
     /// Whose tokens to accept: gatepass (this tool's own: typ at+jwt, iat and jti

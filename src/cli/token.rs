@@ -98,6 +98,7 @@ pub(crate) struct VerifyArgs {
     pub(crate) token: OsString,
 }
 
+/// A JWK Set file, read exactly as the remote client reads a fetched set: public keys only.
 fn load_jwks(source: &str) -> Result<VerificationKeys, Failure> {
     let bytes = std::fs::read(Path::new(source))
         .map_err(|e| Failure::usage(format!("cannot read the JWKS {source}: {e}")))?;

@@ -10,6 +10,7 @@ pub(crate) mod digest;
 mod points;
 mod primitive;
 pub(crate) mod random;
+pub(crate) mod seal;
 
 pub use algorithm::{Algorithm, AlgorithmFamily, AlgorithmSet};
 pub(crate) use primitive::{Curve, KeyMaterial, SignPrimitive, VerifyPrimitive};

@@ -120,6 +120,16 @@ pub(crate) enum KeyMaterial {
     },
 }
 
+impl KeyMaterial {
+    /// The secret itself (`k` or `d`): input for deriving other keys from this one.
+    pub(crate) fn secret(&self) -> &[u8] {
+        match self {
+            Self::Hmac { k } => k,
+            Self::Ed25519 { d, .. } | Self::Ecdsa { d, .. } => d,
+        }
+    }
+}
+
 /// A ready-to-use private key.
 pub(crate) enum SignPrimitive {
     Hmac(hmac::Key),

@@ -529,8 +529,7 @@ impl Inner {
 
     /// Parse, validate and install a fetched set; the old set is replaced whole.
     fn install(&self, body: &[u8], max_age: Option<u64>) -> Result<usize, FetchError> {
-        let (keys, skipped) =
-            VerificationKeys::from_public_jwks_json(body).map_err(FetchError::Format)?;
+        let (keys, skipped) = VerificationKeys::from_jwks_json(body).map_err(FetchError::Format)?;
         for skip in &skipped {
             tracing::warn!(url = %self.fetcher.target.url, "JWKS key skipped: {skip}");
         }

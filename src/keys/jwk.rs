@@ -329,6 +329,26 @@ impl JwkMembers {
     }
 }
 
+/// Members that only a private or secret key carries (RFC 7518 §6.2.2, §6.3.2, §6.4.1;
+/// RFC 8037 §2).
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// The rule for a JWK Set read for verification: public keys only. A symmetric (`oct`)
+/// key is a secret in a document anyone may read, and a key with private members has
+/// leaked; either is refused, naming at most the member, never its value.
+pub(crate) fn check_public_only(entry: &Value) -> Result<(), KeyRejected> {
+    let Some(object) = entry.as_object() else {
+        return Ok(()); // not a JWK at all: refused by the import that follows
+    };
+    if object.get("kty").and_then(Value::as_str) == Some("oct") {
+        return Err(KeyRejected::SecretKeyInPublicSet);
+    }
+    match PRIVATE_MEMBERS.iter().find(|m| object.contains_key(**m)) {
+        Some(member) => Err(KeyRejected::PrivateKeyInPublicSet(member)),
+        None => Ok(()),
+    }
+}
+
 /// Parse one JWK object from strict JSON into members.
 pub(crate) fn members_from_value(value: Value) -> Result<JwkMembers, String> {
     if !value.is_object() {

@@ -161,6 +161,20 @@ impl SigningKey {
         JwkMembers::from_material(self.alg, &self.kid, &self.verifying.public, &self.material)
     }
 
+    /// A key for sealing data at rest under this key, derived (HKDF-SHA256) from its
+    /// private material for `purpose` and its `kid`: every process that loads this key
+    /// derives the same one, and no other key does.
+    pub(crate) fn sealing_key(
+        &self,
+        purpose: &[u8],
+    ) -> Result<crate::crypto::seal::SealKey, crate::crypto::seal::SealFailed> {
+        crate::crypto::seal::SealKey::derive(
+            self.material.secret(),
+            b"gatepass sealing key v1",
+            &[purpose, self.kid.as_bytes()],
+        )
+    }
+
     /// Sign `message` (the JWS signing input).
     pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, ring::error::Unspecified> {
         self.primitive.sign(message)

@@ -72,61 +72,47 @@ impl VerificationKeys {
         }
     }
 
-    /// Parse a JWK Set (`{"keys": [...]}`), leaving out every key that is refused (weak,
-    /// malformed, forbidden for verification, unsupported, or a duplicate `kid`) and
-    /// reporting why. A token naming a left-out key then gets `unknown_key`.
+    /// Parse a JWK Set (`{"keys": [...]}`) for verification, leaving out every key that is
+    /// refused, and reporting why. A token naming a left-out key then gets `unknown_key`.
     ///
-    /// ```
-    /// use gatepass::VerificationKeys;
-    /// let (keys, skipped) = VerificationKeys::from_jwks_json(br#"{"keys": [
-    ///   {"kty": "OKP", "crv": "Ed25519", "kid": "good", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
-    ///   {"kty": "oct", "alg": "HS256", "kid": "weak", "k": "c2hvcnQ"}
-    /// ]}"#)?;
-    /// assert_eq!(keys.len(), 1);
-    /// assert_eq!(skipped[0].kid.as_deref(), Some("weak"));
-    /// # Ok::<(), gatepass::KeysetError>(())
-    /// ```
-    pub fn from_jwks_json(json: &[u8]) -> Result<(Self, Vec<SkippedKey>), crate::KeysetError> {
-        Self::parse_jwks(json, false)
-    }
-
-    /// Parse a JWK Set fetched from someone else's endpoint: exactly like
-    /// [`from_jwks_json`](Self::from_jwks_json), and HMAC (`oct`) keys are also left out
-    /// ([`KeyRejected::SecretKeyInPublicSet`]): a published secret is no secret.
+    /// A JWK Set is public by nature, so only public keys are taken: a symmetric `oct` key
+    /// ([`KeyRejected::SecretKeyInPublicSet`]) or a JWK with any private member (`d`, `p`,
+    /// `q`, `dp`, `dq`, `qi`, `oth`: [`KeyRejected::PrivateKeyInPublicSet`]) is refused, as
+    /// are weak, malformed, unsupported keys, keys whose `use`/`key_ops` forbid
+    /// verification, and keys sharing a `kid`. A set from a file and a set fetched by
+    /// [`JwksClient`](crate::JwksClient) are read by this one function. (HMAC keys for
+    /// verification come from a keyset or [`VerifyingKey::from_jwk`].)
     ///
     /// ```
     /// use gatepass::{KeyRejected, VerificationKeys};
-    /// let (keys, skipped) = VerificationKeys::from_public_jwks_json(br#"{"keys": [
+    /// let (keys, skipped) = VerificationKeys::from_jwks_json(br#"{"keys": [
+    ///   {"kty": "OKP", "crv": "Ed25519", "kid": "good", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+    ///   {"kty": "OKP", "crv": "Ed25519", "kid": "leaked", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+    ///    "d": "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"},
     ///   {"kty": "oct", "alg": "HS256", "kid": "shared", "k": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"}
     /// ]}"#)?;
-    /// assert!(keys.is_empty());
-    /// assert_eq!(skipped[0].reason, KeyRejected::SecretKeyInPublicSet);
+    /// assert_eq!(keys.len(), 1);
+    /// assert_eq!(skipped[0].kid.as_deref(), Some("leaked"));
+    /// assert_eq!(skipped[0].reason, KeyRejected::PrivateKeyInPublicSet("d"));
+    /// assert_eq!(skipped[1].reason, KeyRejected::SecretKeyInPublicSet);
     /// # Ok::<(), gatepass::KeysetError>(())
     /// ```
-    pub fn from_public_jwks_json(
-        json: &[u8],
-    ) -> Result<(Self, Vec<SkippedKey>), crate::KeysetError> {
-        Self::parse_jwks(json, true)
+    pub fn from_jwks_json(json: &[u8]) -> Result<(Self, Vec<SkippedKey>), crate::KeysetError> {
+        Self::parse_public_jwks(json)
     }
 
-    fn parse_jwks(
-        json: &[u8],
-        public_only: bool,
-    ) -> Result<(Self, Vec<SkippedKey>), crate::KeysetError> {
+    fn parse_public_jwks(json: &[u8]) -> Result<(Self, Vec<SkippedKey>), crate::KeysetError> {
         let entries = super::keyset::parse_key_array(json)?;
         let parsed: Vec<(usize, Option<String>, Result<VerifyingKey, KeyRejected>)> = entries
             .into_iter()
             .enumerate()
             .map(|(index, entry)| {
                 let kid = entry.get("kid").and_then(Value::as_str).map(str::to_owned);
-                let key = jwk::members_from_value(entry)
-                    .map_err(|_| KeyRejected::BadEncoding("jwk"))
-                    .and_then(|members| {
-                        if public_only && members.kty == "oct" {
-                            return Err(KeyRejected::SecretKeyInPublicSet);
-                        }
-                        VerifyingKey::from_members(&members)
-                    });
+                let key = jwk::check_public_only(&entry).and_then(|()| {
+                    jwk::members_from_value(entry)
+                        .map_err(|_| KeyRejected::BadEncoding("jwk"))
+                        .and_then(|members| VerifyingKey::from_members(&members))
+                });
                 (index, kid, key)
             })
             .collect();
@@ -296,5 +282,33 @@ mod tests {
                 .iter()
                 .all(|s| s.reason == KeyRejected::DuplicateKid));
         }
+    }
+
+    #[test]
+    fn a_set_read_for_verification_takes_public_keys_only() {
+        let public = format!(r#"{{"kty":"OKP","crv":"Ed25519","kid":"k","x":"{X}"}}"#);
+        let (keys, skipped) =
+            VerificationKeys::from_jwks_json(format!(r#"{{"keys":[{public}]}}"#).as_bytes())
+                .unwrap();
+        assert_eq!((keys.len(), skipped.len()), (1, 0));
+        // Each private member on its own, whatever its value, is enough to refuse the key.
+        for member in ["d", "p", "q", "dp", "dq", "qi", "oth"] {
+            let leaked = format!(
+                r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","kid":"k","x":"{X}","{member}":"AAAA"}}]}}"#
+            );
+            let (keys, skipped) = VerificationKeys::from_jwks_json(leaked.as_bytes()).unwrap();
+            assert!(keys.is_empty(), "{member}");
+            let reason = KeyRejected::PrivateKeyInPublicSet(member);
+            assert_eq!(skipped[0].reason, reason, "{member}");
+            assert!(!skipped[0].to_string().contains("AAAA"));
+            assert_eq!(
+                keys.find(Some("k"), Algorithm::EdDSA).unwrap_err(),
+                VerifyError::UnknownKey
+            );
+        }
+        let oct = r#"{"keys":[{"kty":"oct","alg":"HS256","kid":"s","k":"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"}]}"#;
+        let (keys, skipped) = VerificationKeys::from_jwks_json(oct.as_bytes()).unwrap();
+        assert!(keys.is_empty());
+        assert_eq!(skipped[0].reason, KeyRejected::SecretKeyInPublicSet);
     }
 }

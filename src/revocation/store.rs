@@ -49,6 +49,10 @@ impl std::error::Error for StoreError {}
 
 /// The already-issued successor of a rotated refresh token, kept for the grace window so
 /// a retried refresh gets the byte-identical answer instead of a fork of the chain.
+///
+/// What a store receives here is sealed by the session manager (each token encrypted and
+/// bound to its session and generation), never the tokens in clear: a store keeps the two
+/// strings as opaque values and hands them back unchanged.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct IssuedPair {
@@ -91,7 +95,7 @@ pub struct GraceRecord {
     pub rotated_at: UnixTime,
     /// The grace window ends at this time (exclusive).
     pub until: UnixTime,
-    /// The answer the parent got.
+    /// The answer the parent got, as sealed by the session manager.
     pub successor: IssuedPair,
 }
 
@@ -164,7 +168,7 @@ pub struct ConsumeRequest {
     pub now: UnixTime,
     /// `jti` of the successor refresh token.
     pub next_jti: String,
-    /// The successor pair, already signed.
+    /// The successor pair, already signed, and sealed for the store.
     pub next: IssuedPair,
     /// Grace window in seconds (0: none).
     pub grace: u64,

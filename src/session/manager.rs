@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use serde::Serialize;
 
 use super::config::SessionConfig;
+use super::seal::SuccessorSeal;
 use crate::cache::TokenCache;
 use crate::clock::UnixTime;
 use crate::error::{ConfigError, InvalidGrant, SessionError, VerifyError};
@@ -93,6 +94,9 @@ pub struct SessionManager {
     /// `None` while the keyset has no active signing key: the routes that issue tokens
     /// answer "temporarily unavailable" and everything else keeps working.
     issuer: RwLock<Option<Arc<Issuer>>>,
+    /// Opens grace successors sealed under any key that still verifies; swapped with the
+    /// issuer on a key reload.
+    seal: RwLock<Arc<SuccessorSeal>>,
     /// Trusts the keyset's active and retiring keys; replaced in place on a key reload,
     /// so the verifier below (and every `Arc` of it handed out) follows.
     keys: Arc<ReloadableKeys>,
@@ -167,6 +171,7 @@ impl SessionManager {
         let events =
             Events::new(config.event_key.as_deref()).map_err(|_| SessionSetupError::Randomness)?;
         let issuer = Self::build_issuer(keyset, &config);
+        let seal = SuccessorSeal::new(keyset).map_err(|_| SessionSetupError::Randomness)?;
         let keys = Arc::new(ReloadableKeys::new(keyset.verification_keys()));
         let mut builder =
             Verifier::builder_shared(keys.clone(), config.issuer.clone(), config.audience.clone())
@@ -179,6 +184,7 @@ impl SessionManager {
         let verifier = builder.build()?;
         Ok(Self {
             issuer: RwLock::new(issuer.map(Arc::new)),
+            seal: RwLock::new(Arc::new(seal)),
             keys,
             verifier: Arc::new(verifier),
             store,
@@ -222,6 +228,9 @@ impl SessionManager {
     /// ```
     pub fn update_keys(&self, keyset: &Keyset) -> bool {
         let issuer = Self::build_issuer(keyset, &self.config).map(Arc::new);
+        // Deriving the sealing keys cannot fail in practice (HKDF of a fixed length); if it
+        // did, the previous opener stays and a grace retry is refused, never misanswered.
+        let seal = SuccessorSeal::new(keyset).ok();
         let keys = keyset.verification_keys();
         if let Some(cache) = self.verifier.cache() {
             // Entries of keys that are gone would never be served again (a hit re-checks
@@ -232,6 +241,14 @@ impl SessionManager {
         }
         self.keys.replace(keys);
         let can_sign = issuer.is_some();
+        // The opener before the issuer: a pair sealed under the new signing key must
+        // always find that key when its retry comes.
+        if let Some(seal) = seal {
+            *self
+                .seal
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(seal);
+        }
         *self
             .issuer
             .write()
@@ -269,6 +286,13 @@ impl SessionManager {
         }
         self.store.ping().await?;
         Ok(())
+    }
+
+    fn seal(&self) -> Arc<SuccessorSeal> {
+        self.seal
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     fn issuer(&self) -> Result<Arc<Issuer>, SessionError> {
@@ -435,13 +459,17 @@ impl SessionManager {
             custom: &claims.custom,
         };
         let (next, next_jti) = self.sign_pair(&issuer, spec, now, record.expires_at)?;
+        // The store keeps the successor for a retry within the grace window: sealed, so
+        // nothing in it rebuilds a token (see `seal.rs`).
+        let sealed = SuccessorSeal::seal(issuer.key(), &claims.sid, next_gen, &next)
+            .map_err(|_| crate::IssueError::Randomness)?;
         let request = ConsumeRequest::new(
             claims.sid.clone(),
             claims.gen,
             claims.jti,
             now,
             next_jti,
-            next.clone(),
+            sealed,
             self.config.grace.as_secs(),
             self.revoke_until(now),
         );
@@ -450,7 +478,16 @@ impl SessionManager {
                 self.events.refresh(&claims.sub, &claims.sid, next_gen);
                 Ok(TokenPair::from_issued(next, claims.sid))
             }
-            ConsumeOutcome::Grace(previous) => Ok(TokenPair::from_issued(previous, claims.sid)),
+            ConsumeOutcome::Grace(sealed) => match self.seal().open(&claims.sid, next_gen, &sealed)
+            {
+                Some(previous) => Ok(TokenPair::from_issued(previous, claims.sid)),
+                None => {
+                    // The key that sealed it is gone (rotated out, revoked): the client
+                    // logs in again. Never a fresh pair, which would fork the chain.
+                    self.events.refresh_rejected("grace_unreadable");
+                    Err(SessionError::InvalidGrant(InvalidGrant::GraceUnreadable))
+                }
+            },
             ConsumeOutcome::Reused => {
                 self.events
                     .reuse_detected(&claims.sub, &claims.sid, claims.gen);

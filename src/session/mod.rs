@@ -3,6 +3,7 @@
 
 mod config;
 mod manager;
+mod seal;
 
 pub use config::SessionConfig;
 pub use manager::{SessionManager, SessionSetupError, TokenPair};

@@ -858,6 +858,9 @@ async fn cli_verify_fetches_a_jwks_url() {
     assert!(String::from_utf8_lossy(&broken.stderr).contains("HTTP 500"));
 }
 
+#[path = "jwks_public_only.rs"]
+mod public_only;
+
 /// The client's events, from the binary's one capturing subscriber. Lines carry the
 /// server URL, so concurrent tests tell theirs apart.
 mod logs {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatepass::{
-    Algorithm, InvalidGrant, Keyset, ManualClock, MemoryStore, Revoked, SessionConfig,
-    SessionError, SessionManager, SigningKey, TokenPair, VerifyError,
+    Algorithm, GenerateOptions, InvalidGrant, KeyState, Keyset, ManualClock, MemoryStore, Revoked,
+    SessionConfig, SessionError, SessionManager, SigningKey, TokenPair, VerifyError,
 };
 
 use crate::support::*;
@@ -395,4 +395,40 @@ fn access_tokens_never_outlive_the_idle_timeout_even_when_configured_longer() {
         .verify_access(&pair.access_token)
         .unwrap();
     assert_eq!(access.claims().exp, NOW + 600);
+}
+
+#[test]
+fn a_grace_answer_whose_signing_key_left_the_keyset_is_invalid_grant_never_a_new_pair() {
+    let clock = Arc::new(ManualClock::new(NOW));
+    let mut keyset = Keyset::new();
+    let pending = || GenerateOptions::default().state(KeyState::Pending);
+    keyset
+        .generate(Algorithm::EdDSA, GenerateOptions::default(), NOW)
+        .unwrap();
+    let config = SessionConfig::default()
+        .clock(clock.clone())
+        .grace(Duration::from_secs(10));
+    let sessions = SessionManager::new(&keyset, Arc::new(MemoryStore::new()), config).unwrap();
+    let pair = block_on(sessions.login("alice", Default::default())).unwrap();
+    // A rotation: the parent's key retires (still verifies), a new key signs the successor
+    // and seals the store's copy of it.
+    let second = keyset.generate(Algorithm::EdDSA, pending(), NOW).unwrap();
+    keyset.activate(&second, NOW).unwrap();
+    assert!(sessions.update_keys(&keyset));
+    let next = block_on(sessions.refresh(&pair.refresh_token)).unwrap();
+    assert_eq!(
+        block_on(sessions.refresh(&pair.refresh_token)).unwrap(),
+        next
+    );
+    // Another rotation, and the key that sealed the answer is revoked: the parent still
+    // verifies, its answer cannot be opened, and the client is told to log in again.
+    let third = keyset.generate(Algorithm::EdDSA, pending(), NOW).unwrap();
+    keyset.activate(&third, NOW).unwrap();
+    keyset.revoke(&second, NOW).unwrap();
+    assert!(sessions.update_keys(&keyset));
+    clock.advance(1);
+    assert_eq!(
+        grant(block_on(sessions.refresh(&pair.refresh_token)).unwrap_err()),
+        InvalidGrant::GraceUnreadable
+    );
 }

@@ -116,8 +116,9 @@ fn assert_signs_and_verifies(key: &SigningKey, verifying: &VerifyingKey) {
 /// here from the JWK text (usage, algorithm fit, HMAC secret length, RSA size and exponent,
 /// Ed25519 and EC lengths); an accepted signing key signs, round-trips through its private
 /// JWK, and agrees with the verifying key imported from the same JWK; a published public
-/// JWK re-imports with the same thumbprint; a JWK Set keeps exactly the keys that import
-/// on their own and whose kid no other such key shares, and reports every other entry.
+/// JWK re-imports with the same thumbprint; a JWK Set keeps exactly the public keys (no
+/// `oct`, no private member) that import on their own and whose kid no other such key
+/// shares, and reports every other entry.
 pub fn jwk_import(data: &[u8]) {
     if let Ok(Value::Object(jwk)) = serde_json::from_slice(data) {
         import_one(&jwk);
@@ -175,11 +176,18 @@ fn import_set(data: &[u8]) {
     let entries = document["keys"]
         .as_array()
         .expect("an accepted JWK Set has keys");
-    // Each entry on its own.
+    // Each entry on its own, public keys only: a set read for verification never takes a
+    // symmetric key or one that carries a private member (judged here from the JWK text).
+    let public = |jwk: &Map<String, Value>| {
+        jwk.get("kty") != Some(&Value::from("oct"))
+            && !["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
+                .iter()
+                .any(|m| jwk.contains_key(*m))
+    };
     let alone: Vec<Option<VerifyingKey>> = entries
         .iter()
         .map(|entry| match entry {
-            Value::Object(jwk) => VerifyingKey::from_jwk(jwk).ok(),
+            Value::Object(jwk) if public(jwk) => VerifyingKey::from_jwk(jwk).ok(),
             _ => None,
         })
         .collect();

@@ -47,7 +47,8 @@ const SUBJECTS: [&str; 3] = ["alice", "bob", "carol"];
 /// outside the grace window never yields tokens again; reuse ends the session; issued tokens
 /// carry the session's id and next generation, `iat` now and `exp` capped by the TTL and
 /// the session's absolute end; the store's record of each session is the model's (one
-/// current token, generation, clocks, grace entry); and access tokens verify exactly when
+/// current token, generation, clocks, grace entry, whose successor is kept sealed: neither
+/// token's signature appears in it); and access tokens verify exactly when
 /// the model says, so **access tokens of ended sessions are rejected as `revoked`** until
 /// they expire.
 pub fn refresh_rotation(data: &[u8]) {
@@ -869,8 +870,21 @@ impl World {
                 (Some(stored), Some(grace)) => {
                     assert_eq!(stored.parent_jti, model.refresh[grace.parent].jti);
                     assert_eq!(stored.until, grace.until);
-                    assert_eq!(stored.successor.access_token, grace.answer.access_token);
-                    assert_eq!(stored.successor.refresh_token, grace.answer.refresh_token);
+                    // Kept sealed: nothing in the store rebuilds either token (the
+                    // refresh path opens it, and the grace answers above are checked
+                    // byte for byte).
+                    let kept = [
+                        &stored.successor.access_token,
+                        &stored.successor.refresh_token,
+                    ];
+                    for token in [&grace.answer.access_token, &grace.answer.refresh_token] {
+                        let signature = token.rsplit('.').next().unwrap_or(token);
+                        assert!(
+                            kept.iter().all(|k| !k.contains(signature)),
+                            "a grace successor is stored in clear"
+                        );
+                    }
+                    assert_eq!(stored.successor.expires_in, grace.answer.expires_in);
                 }
                 (stored, model) => panic!("grace entry {stored:?}, model {model:?}"),
             }
