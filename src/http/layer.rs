@@ -66,14 +66,22 @@ pub struct AuthLayer<C = CustomClaims, F = DefaultOnRejection> {
 
 /// What every [`AuthService`] made by one layer shares.
 pub(crate) struct Config<C, F> {
-    verifier: Arc<Verifier>,
+    source: Arc<TokenSource>,
     optional: bool,
-    cookie: Option<SecureCookie>,
     /// Required scopes, space-separated: read from the token's `scope`/`scp` claims
     /// whatever the claims type `C` is.
     scope: Option<Box<str>>,
     pub(crate) on_rejection: F,
     claims: PhantomData<fn() -> C>,
+}
+
+/// Where a layer finds and verifies tokens; put in the extensions of every request it
+/// authenticated, so that an extractor asking for another claims type than the layer's
+/// verifies the same token again with the same verifier, rather than fail.
+#[derive(Clone, Debug)]
+pub(crate) struct TokenSource {
+    pub(crate) verifier: Arc<Verifier>,
+    pub(crate) cookie: Option<SecureCookie>,
 }
 
 impl AuthLayer {
@@ -100,9 +108,11 @@ impl AuthLayer {
     pub fn with_claims<C>(verifier: impl Into<Arc<Verifier>>) -> AuthLayer<C> {
         AuthLayer {
             config: Config {
-                verifier: verifier.into(),
+                source: Arc::new(TokenSource {
+                    verifier: verifier.into(),
+                    cookie: None,
+                }),
                 optional: false,
-                cookie: None,
                 scope: None,
                 on_rejection: DefaultOnRejection,
                 claims: PhantomData,
@@ -146,7 +156,7 @@ impl<C, F> AuthLayer<C, F> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn token_cookie(mut self, cookie: SecureCookie) -> Self {
-        self.config.cookie = Some(cookie);
+        Arc::make_mut(&mut self.config.source).cookie = Some(cookie);
         self
     }
 
@@ -171,18 +181,16 @@ impl<C, F> AuthLayer<C, F> {
         G: OnRejection,
     {
         let Config {
-            verifier,
+            source,
             optional,
-            cookie,
             scope,
             on_rejection: _,
             claims,
         } = self.config;
         AuthLayer {
             config: Config {
-                verifier,
+                source,
                 optional,
-                cookie,
                 scope,
                 on_rejection,
                 claims,
@@ -200,7 +208,7 @@ impl<C, F> AuthLayer<C, F> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn verifier(&self) -> &Arc<Verifier> {
-        &self.config.verifier
+        &self.config.source.verifier
     }
 }
 
@@ -249,14 +257,14 @@ impl<C, F> Config<C, F> {
     where
         C: DeserializeOwned + Clone + Send + Sync + 'static,
     {
-        let Some(token) = find_token(headers, self.cookie.as_ref())? else {
+        let Some(token) = find_token(headers, self.source.cookie.as_ref())? else {
             return if self.optional {
                 Ok(())
             } else {
                 Err(AuthRejection::MissingCredentials)
             };
         };
-        let verified = self.verifier.verify_access_typed::<C>(token)?;
+        let verified = self.source.verifier.verify_access_typed::<C>(token)?;
         if let Some(required) = &self.scope {
             if !scope::scope_tokens(required).all(|scope| verified.has_scope(scope)) {
                 return Err(AuthRejection::InsufficientScope {
@@ -265,6 +273,7 @@ impl<C, F> Config<C, F> {
             }
         }
         extensions.insert(verified);
+        extensions.insert(Arc::clone(&self.source));
         Ok(())
     }
 }
@@ -351,9 +360,8 @@ impl<C, F: Clone> Clone for AuthLayer<C, F> {
 impl<C, F: Clone> Clone for Config<C, F> {
     fn clone(&self) -> Self {
         Self {
-            verifier: Arc::clone(&self.verifier),
+            source: Arc::clone(&self.source),
             optional: self.optional,
-            cookie: self.cookie.clone(),
             scope: self.scope.clone(),
             on_rejection: self.on_rejection.clone(),
             claims: PhantomData,
@@ -370,9 +378,12 @@ impl<C, F> fmt::Debug for AuthLayer<C, F> {
 impl<C, F> fmt::Debug for Config<C, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthLayer")
-            .field("verifier", &self.verifier)
+            .field("verifier", &self.source.verifier)
             .field("optional", &self.optional)
-            .field("cookie", &self.cookie.as_ref().map(SecureCookie::name))
+            .field(
+                "cookie",
+                &self.source.cookie.as_ref().map(SecureCookie::name),
+            )
             .field("scope", &self.scope)
             .field("claims", &std::any::type_name::<C>())
             .finish_non_exhaustive()

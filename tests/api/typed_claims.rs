@@ -33,7 +33,7 @@ struct Plan {
 }
 
 /// A strict type: registered claims must be invisible to it.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OnlyRole {
     role: String,
@@ -359,4 +359,62 @@ fn issuing_refuses_registered_names_and_non_objects() {
     let mut map = gatepass::CustomClaims::new();
     map.insert("role".into(), "admin".into());
     assert!(issuer.access_token("alice").claims(&map).is_ok());
+}
+
+#[tokio::test]
+async fn a_handler_asking_for_another_claims_type_than_its_layer_gets_it_not_a_500() {
+    #[derive(Clone, Debug, Deserialize)]
+    struct LayerClaims {
+        tenant: String,
+    }
+    #[derive(Clone, Debug, Deserialize)]
+    struct HandlerClaims {
+        plan: String,
+    }
+    async fn handler(auth: Authenticated<HandlerClaims>) -> String {
+        format!("{} {}", auth.sub, auth.custom.plan)
+    }
+    async fn strict(auth: Authenticated<OnlyRole>) -> String {
+        auth.custom.role.clone()
+    }
+    let (issuer, verifier) = hs();
+    let app = Router::new()
+        .route("/plan", get(handler))
+        .route("/role", get(strict))
+        .route_layer(AuthLayer::with_claims::<LayerClaims>(Arc::new(verifier)));
+    let call = |path: &'static str, token: String| {
+        let app = app.clone();
+        async move {
+            let response = app
+                .oneshot(
+                    Request::get(path)
+                        .header("authorization", format!("Bearer {token}"))
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            let status = response.status();
+            let body = axum::body::to_bytes(response.into_body(), 1024)
+                .await
+                .unwrap();
+            (status, String::from_utf8(body.to_vec()).unwrap())
+        }
+    };
+    let token = issuer
+        .access_token("alice")
+        .claim("tenant", "acme")
+        .unwrap()
+        .claim("plan", "pro")
+        .unwrap()
+        .issue()
+        .unwrap()
+        .token;
+    assert_eq!(
+        call("/plan", token.clone()).await,
+        (StatusCode::OK, "alice pro".into())
+    );
+    // The token lacks what the handler's type needs: the token's fault, 401, never 500.
+    let (status, _) = call("/role", token).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }

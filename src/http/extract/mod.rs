@@ -11,6 +11,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::credentials::find_token;
+use super::layer::TokenSource;
 use super::rejection::AuthRejection;
 use crate::token::{AccessClaims, Verified, Verifier};
 
@@ -18,7 +19,9 @@ use crate::token::{AccessClaims, Verified, Verifier};
 ///
 /// 1. Claims an [`AuthLayer`](crate::AuthLayer) verified into `C`: cloned.
 /// 2. Claims a layer verified into the JSON map: cloned and deserialized into `C`.
-/// 3. Else the `Authorization` header, verified with the `Arc<Verifier>` extension.
+/// 3. Claims a layer verified into another type: the same token verified again into `C`
+///    with the layer's verifier (a type mismatch is never an error).
+/// 4. Else the `Authorization` header, verified with the `Arc<Verifier>` extension.
 fn authenticate<C>(parts: &Parts) -> Result<Option<Authenticated<C>>, AuthRejection>
 where
     C: DeserializeOwned + Clone + Send + Sync + 'static,
@@ -29,6 +32,14 @@ where
     if let Some(verified) = parts.extensions.get::<Verified<AccessClaims>>() {
         let verified = verified.clone().into_custom::<C>()?;
         return Ok(Some(Authenticated::from(verified)));
+    }
+    if let Some(source) = parts.extensions.get::<Arc<TokenSource>>() {
+        let Some(token) = find_token(&parts.headers, source.cookie.as_ref())? else {
+            return Ok(None);
+        };
+        return Ok(Some(Authenticated::from(
+            source.verifier.verify_access_typed::<C>(token)?,
+        )));
     }
     let Some(token) = find_token(&parts.headers, None)? else {
         return Ok(None);
