@@ -59,8 +59,9 @@ const TARGET: &str = "gatepass::redis";
 ///   every revocation its mirror holds before it serves writes again, so a node started
 ///   afterwards enforces them too; a node that cannot tell whether the store lost data
 ///   stays unready and fails closed ([`readiness`](SessionStore::readiness)).
-/// - **Bounded memory**: every key but two small markers carries a TTL matching what it describes; see
-///   `docs/DEPLOYMENT.md` for the layout and the bytes per session and per revocation.
+/// - **Bounded memory**: every key but the epoch's two small ones carries a TTL matching
+///   what it describes; see `docs/DEPLOYMENT.md` for the layout and the bytes per session
+///   and per revocation.
 ///
 /// Its operations run on the Tokio runtime that called [`connect`](Self::connect) (so a
 /// caller that drops a future does not cancel a half-done rotation), and can be awaited
