@@ -88,8 +88,8 @@ pub use token::{
 pub use revocation::{
     ConsumeOutcome, ConsumeRequest, EndReason, FileStore, GraceRecord, IssuedPair, MemoryStore,
     PruneReport, RevocationCounts, RevocationList, RevocationQuery, RevocationSnapshot,
-    RevocationView, SessionRecord, SessionStore, StoreError, StoreFuture, SubjectCutoff, TornTail,
-    ViewHealth,
+    RevocationView, SessionRecord, SessionStore, StoreError, StoreFuture, StoreReadiness,
+    SubjectCutoff, TornTail, ViewHealth,
 };
 // The shared Redis store (feature `redis`).
 #[cfg(feature = "redis")]

@@ -23,5 +23,5 @@ pub use list::{
 pub use memory::MemoryStore;
 pub use store::{
     ConsumeOutcome, ConsumeRequest, EndReason, GraceRecord, IssuedPair, PruneReport, SessionRecord,
-    SessionStore, StoreError, StoreFuture,
+    SessionStore, StoreError, StoreFuture, StoreReadiness,
 };

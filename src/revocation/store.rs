@@ -311,6 +311,72 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
         };
         Box::pin(std::future::ready(result))
     }
+
+    /// Whether this store can serve now, for a readiness probe. In-process stores are
+    /// always [`StoreReadiness::Ready`] (the default); a shared store reports when it is
+    /// reconnecting or repairing a loss of its data, during which its writes fail with
+    /// [`StoreError::Unavailable`].
+    fn readiness(&self) -> StoreReadiness {
+        StoreReadiness::Ready
+    }
+}
+
+/// The answer of [`SessionStore::readiness`]: whether the node should receive traffic.
+///
+/// ```
+/// use gatepass::{MemoryStore, SessionStore, StoreReadiness};
+/// let readiness = MemoryStore::new().readiness();
+/// assert_eq!(readiness, StoreReadiness::Ready);
+/// assert_eq!(readiness.as_str(), "ready");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreReadiness {
+    /// The store answers and this node's view of it is complete.
+    Ready,
+    /// The shared store does not answer, or the node is re-loading it after a reconnect:
+    /// writes fail closed until the re-load is done.
+    Unreachable,
+    /// The shared store lost its data (it restarted empty, was flushed, or failed over to
+    /// a replica without it); this node is writing back the revocations it holds before
+    /// it serves writes again.
+    Reseeding,
+    /// The shared store lost its data, or holds revocations that nothing shows to be
+    /// complete, and no node has restored them yet: this node cannot trust the store's
+    /// revocations, so it rejects tokens it cannot vouch for and refuses writes until a
+    /// node that held them writes them back (or an operator vouches for the store).
+    DataLost,
+}
+
+impl StoreReadiness {
+    /// Whether the node should receive traffic.
+    pub fn is_ready(self) -> bool {
+        self == Self::Ready
+    }
+
+    /// A stable snake_case name: `ready`, `store_unreachable`, `store_reseeding` or
+    /// `store_data_lost`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ready => "ready",
+            Self::Unreachable => "store_unreachable",
+            Self::Reseeding => "store_reseeding",
+            Self::DataLost => "store_data_lost",
+        }
+    }
+}
+
+impl fmt::Display for StoreReadiness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Ready => "ready",
+            Self::Unreachable => "unready: the session store does not answer",
+            Self::Reseeding => "unready: the session store lost its data; re-seeding it",
+            Self::DataLost => {
+                "unready: the session store lost its data and no node has restored it"
+            }
+        })
+    }
 }
 
 /// What a prune removed and what is left.

@@ -284,6 +284,14 @@ impl SessionManager {
         if !self.can_sign() {
             return Err(SessionError::NoSigningKey);
         }
+        // The store's own state first (reconnecting, repairing a loss of its data), then
+        // whether it answers now.
+        let readiness = self.store.readiness();
+        if !readiness.is_ready() {
+            return Err(SessionError::Store(StoreError::Unavailable(
+                readiness.to_string(),
+            )));
+        }
         self.store.ping().await?;
         Ok(())
     }

@@ -171,7 +171,7 @@ fn revoking_the_last_active_key_stops_verifying_issuing_and_publishing_it() {
         readiness(&server),
         (
             503,
-            json!({"status": "unready", "reason": "no active signing key"})
+            json!({"status": "unready", "reason": "no_signing_key"})
         )
     );
     // Liveness is not readiness.
@@ -226,7 +226,7 @@ fn a_server_started_on_a_keyset_without_an_active_key_runs_unready() {
         readiness(&server),
         (
             503,
-            json!({"status": "unready", "reason": "no active signing key"})
+            json!({"status": "unready", "reason": "no_signing_key"})
         )
     );
     assert_temporarily_unavailable(&login(&server));

@@ -22,15 +22,22 @@ struct Cluster {
 
 impl Cluster {
     fn new() -> Self {
+        Self::with_redis(true, &["alice"])
+    }
+
+    /// A Redis with AOF on or off, and users (all with [`PASSWORD`]).
+    fn with_redis(aof: bool, names: &[&str]) -> Self {
         let fixture = Fixture::new();
         let users = fixture.path("users.json");
-        UsersFile::add(&users, "alice", PASSWORD, false).unwrap();
+        for name in names {
+            UsersFile::add(&users, name, PASSWORD, false).unwrap();
+        }
         let keyset = fixture.keyset_path.display().to_string();
         Self {
             users: users.display().to_string(),
             keyset,
             fixture,
-            redis: RedisServer::start(true),
+            redis: RedisServer::start(aof),
         }
     }
 
@@ -182,6 +189,109 @@ fn a_redis_outage_fails_closed_serves_verification_from_the_mirror_and_recovers(
     // A node started after the restart knows the pre-outage logout (AOF kept it).
     let c = cluster.node();
     assert_eq!(me(&c, &s(&logged_out, "access_token")), 401);
+}
+
+fn login_as(node: &Server, username: &str) -> Value {
+    let reply = node.json(
+        "/auth/login",
+        &json!({"username": username, "password": PASSWORD}),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    reply.json()
+}
+
+fn post_bearer(node: &Server, path: &str, access_token: &str) -> u16 {
+    let bearer = format!("Authorization: Bearer {access_token}");
+    node.request("POST", path, &[&bearer], b"").status
+}
+
+fn rfc_7009(node: &Server, token: &str, hint: &str) -> u16 {
+    node.request(
+        "POST",
+        "/auth/revoke",
+        &["Content-Type: application/x-www-form-urlencoded"],
+        format!("token={token}&token_type_hint={hint}").as_bytes(),
+    )
+    .status
+}
+
+/// Found by fault injection: Redis without persistence, killed and restarted empty. Nodes
+/// A and B kept refusing the tokens revoked before the outage (their mirrors), but a node
+/// C started afterwards accepted all 25. Now A and B write their revocations back when
+/// they find the store's epoch gone, before serving writes again.
+#[test]
+fn tokens_revoked_before_redis_restarted_empty_stay_revoked_on_a_node_started_after() {
+    let mut cluster = Cluster::with_redis(false, &["alice", "bob", "carol", "dave", "erin"]);
+    let lifted = ["--max-login-attempts", "100000"];
+    let (a, b) = (cluster.node_with(&lifted), cluster.node_with(&lifted));
+    let node = |i: usize| if i.is_multiple_of(2) { &a } else { &b };
+    let mut revoked = Vec::new();
+    // 10 logouts (session revoked by sid), on both nodes.
+    for i in 0..10 {
+        let token = s(&login_as(node(i), "alice"), "access_token");
+        assert_eq!(post_bearer(node(i + 1), "/auth/logout", &token), 204);
+        revoked.push(token);
+    }
+    // 10 sessions ended by two logouts-all (cut-off and sids), one on each node.
+    for (i, user) in ["bob", "carol"].into_iter().enumerate() {
+        let tokens: Vec<String> = (0..5)
+            .map(|j| s(&login_as(node(j), user), "access_token"))
+            .collect();
+        assert_eq!(post_bearer(node(i), "/auth/logout-all", &tokens[0]), 204);
+        revoked.extend(tokens);
+    }
+    // 5 RFC 7009 revocations: 3 access tokens by jti, 2 sessions by their refresh token.
+    for i in 0..5 {
+        let pair = login_as(node(i), "dave");
+        let status = if i < 3 {
+            rfc_7009(node(i + 1), &s(&pair, "access_token"), "access_token")
+        } else {
+            rfc_7009(node(i + 1), &s(&pair, "refresh_token"), "refresh_token")
+        };
+        assert_eq!(status, 200);
+        revoked.push(s(&pair, "access_token"));
+    }
+    assert_eq!(revoked.len(), 25);
+    let live = login_as(&a, "erin");
+    for token in &revoked {
+        assert!(eventually(|| me(&a, token) == 401 && me(&b, token) == 401));
+    }
+
+    cluster.redis.restart(); // SIGKILL; no AOF, so it comes back empty
+                             // A and B serve writes again only once they have written their revocations back.
+    for (name, node) in [("A", &a), ("B", &b)] {
+        assert!(
+            eventually_long(|| {
+                node.json(
+                    "/auth/login",
+                    &json!({"username": "erin", "password": PASSWORD}),
+                )
+                .status
+                    == 200
+            }),
+            "{name} never served writes again: {}",
+            node.logs()
+        );
+    }
+
+    let c = cluster.node();
+    for (i, token) in revoked.iter().enumerate() {
+        let reply = c.get("/api/me", &[&format!("Authorization: Bearer {token}")]);
+        assert_eq!(
+            reply.status,
+            401,
+            "token {i} is accepted by C: {}",
+            reply.text()
+        );
+        let challenge = reply.header("www-authenticate").unwrap_or_default();
+        assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    }
+    // C is not failing closed: a token that was never revoked is accepted...
+    assert_eq!(me(&c, &s(&live, "access_token")), 200);
+    // ...and a session the store lost stays unusable.
+    let lost = refresh(&c, &s(&live, "refresh_token"));
+    assert_eq!(lost.status, 400);
+    assert_eq!(lost.json()["error"], "invalid_grant");
 }
 
 fn eventually_long(mut check: impl FnMut() -> bool) -> bool {

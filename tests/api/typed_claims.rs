@@ -365,6 +365,7 @@ fn issuing_refuses_registered_names_and_non_objects() {
 async fn a_handler_asking_for_another_claims_type_than_its_layer_gets_it_not_a_500() {
     #[derive(Clone, Debug, Deserialize)]
     struct LayerClaims {
+        #[allow(dead_code)]
         tenant: String,
     }
     #[derive(Clone, Debug, Deserialize)]

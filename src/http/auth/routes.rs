@@ -213,18 +213,29 @@ pub(crate) async fn healthz() -> Response {
 
 /// `GET /readyz`: 200 `{"status": "ready"}` when an active signing key is loaded and the
 /// store answers; else 503 `{"status": "unready", "reason"}`, so a load balancer sends
-/// logins elsewhere. The reason never carries the store's own error text (addresses).
+/// logins elsewhere. The reason is one of `no_signing_key`, `store_unreachable`,
+/// `store_reseeding`, `store_data_lost`: never the store's own error text (addresses).
 pub(crate) async fn readyz(State(state): State<AuthState>) -> Response {
     let (status, body) = match state.sessions.ready().await {
         Ok(()) => (StatusCode::OK, serde_json::json!({ "status": "ready" })),
         Err(SessionError::NoSigningKey) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            serde_json::json!({ "status": "unready", "reason": "no active signing key" }),
+            serde_json::json!({ "status": "unready", "reason": "no_signing_key" }),
         ),
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            serde_json::json!({ "status": "unready", "reason": "the session store does not answer" }),
-        ),
+        Err(_) => {
+            // The store's own account (reconnecting, re-seeding after a loss of its data)
+            // when it has one; never its error text, which may name addresses.
+            let readiness = state.sessions.store().readiness();
+            let reason = if readiness.is_ready() {
+                "store_unreachable"
+            } else {
+                readiness.as_str()
+            };
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({ "status": "unready", "reason": reason }),
+            )
+        }
     };
     let mut response = (status, Json(body)).into_response();
     response

@@ -9,12 +9,15 @@
 //! | `P r:sid` | zset | revoked `sid` → prune time | latest prune time |
 //! | `P r:sub` | zset | subject → cut-off prune time (`+inf`: kept until replaced) | latest prune time |
 //! | `P r:subb` | hash | subject → cut-off (`iat < before` is revoked) | as `P r:sub` |
+//! | `P epoch` | string | a random id naming this life of the store | none |
+//! | `P lost` | set | ids of the nodes writing back what the store lost, while they do | none |
 //! | `P events` | channel | one message per revocation, for every node's mirror | — |
 //!
 //! Revocations live in three sorted sets rather than a key each so that a node (re)loads
 //! them all with three range reads, without scanning the keyspace; their dead members are
 //! trimmed by every revocation write and by `prune`, and each set's own TTL removes it
-//! once its last member is dead.
+//! once its last member is dead. `P epoch` and `P lost` have no TTL on purpose: their
+//! absence is what tells a node that the store lost its data (see `reseed.rs`).
 
 use crate::clock::UnixTime;
 
@@ -99,6 +102,14 @@ impl Keys {
 
     pub(super) fn cutoff_befores(&self) -> String {
         self.key("r:subb", "")
+    }
+
+    pub(super) fn epoch(&self) -> String {
+        self.key("epoch", "")
+    }
+
+    pub(super) fn lost(&self) -> String {
+        self.key("lost", "")
     }
 
     pub(super) fn channel(&self) -> String {

@@ -8,9 +8,14 @@
 //! and a snapshot in either order, gives the same list. That is why a re-sync merges the
 //! snapshot instead of replacing the list: an entry the snapshot lacks (Redis lost it)
 //! stays enforced here until it expires.
+//!
+//! It also knows where its node stands with the store ([`Phase`]): in sync, reconnecting,
+//! writing back what the store lost, or unable to trust the store at all. Only the last
+//! overrides the staleness bound for verification; every phase but `Ready` blocks writes
+//! and makes the node unready.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::options::StalePolicy;
@@ -19,6 +24,47 @@ use crate::error::Revoked;
 use crate::revocation::list::{
     RevocationList, RevocationQuery, RevocationSnapshot, RevocationView, ViewHealth,
 };
+use crate::revocation::store::StoreReadiness;
+
+/// Where a node stands with the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(super) enum Phase {
+    /// Loaded from a store whose epoch this node knows, and following its channel.
+    Ready = 0,
+    /// The subscription or a heartbeat failed; re-loading.
+    Reconnecting = 1,
+    /// The store lost its data; writing back what the mirror holds.
+    Reseeding = 2,
+    /// The store lost its data (or cannot show it did not) and this node has nothing
+    /// to restore it from: its revocations are not to be trusted.
+    Doubtful = 3,
+}
+
+impl Phase {
+    fn from_u8(value: u8) -> Self {
+        match value {
+            0 => Self::Ready,
+            1 => Self::Reconnecting,
+            2 => Self::Reseeding,
+            _ => Self::Doubtful,
+        }
+    }
+
+    /// Why writes are refused in this phase, if they are.
+    pub(super) fn blocks_writes(self) -> Option<&'static str> {
+        match self {
+            Self::Ready => None,
+            Self::Reconnecting => Some("re-loading the revocations after a reconnect to Redis"),
+            Self::Reseeding => {
+                Some("Redis lost its data; writing back the revocations this node holds")
+            }
+            Self::Doubtful => Some(
+                "Redis lost its data, or cannot show that it did not, and no node has restored it",
+            ),
+        }
+    }
+}
 
 /// One revocation as published on the channel (see the scripts in `lua/`):
 /// `t <until> <jti>`, `s <until> <sid>` or `u <before> <until|+inf> <sub>`; the id comes
@@ -91,6 +137,8 @@ pub(super) struct Mirror {
     /// Clock time at which the mirror was last known in sync (a load, or an answered
     /// heartbeat on a subscription that has been up since a load).
     synced_at: AtomicU64,
+    /// A [`Phase`], as its `u8`.
+    phase: AtomicU8,
     /// The latest `prune(now)`: an entry dead by then that arrives late (a message that
     /// crossed the prune) is dead still, and is not added back. Held while updating.
     pruned: Mutex<UnixTime>,
@@ -102,6 +150,7 @@ impl fmt::Debug for Mirror {
             .field("counts", &self.list.counts())
             .field("lag_secs", &self.lag())
             .field("health", &self.health())
+            .field("phase", &self.phase())
             .finish()
     }
 }
@@ -115,6 +164,7 @@ impl Mirror {
             staleness_bound,
             policy,
             synced_at: AtomicU64::new(now),
+            phase: AtomicU8::new(Phase::Ready as u8),
             pruned: Mutex::new(0),
         }
     }
@@ -140,6 +190,35 @@ impl Mirror {
 
     pub(super) fn policy(&self) -> StalePolicy {
         self.policy
+    }
+
+    pub(super) fn phase(&self) -> Phase {
+        Phase::from_u8(self.phase.load(Ordering::SeqCst))
+    }
+
+    pub(super) fn set_phase(&self, phase: Phase) {
+        self.phase.store(phase as u8, Ordering::SeqCst);
+    }
+
+    /// Enter `Reconnecting` from `Ready` only: a node that was re-seeding or in doubt
+    /// stays so until a re-load settles it.
+    pub(super) fn disconnected(&self) {
+        let _ = self.phase.compare_exchange(
+            Phase::Ready as u8,
+            Phase::Reconnecting as u8,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+    }
+
+    /// What a readiness probe should answer.
+    pub(super) fn readiness(&self) -> StoreReadiness {
+        match self.phase() {
+            Phase::Ready if self.lag() <= self.staleness_bound => StoreReadiness::Ready,
+            Phase::Ready | Phase::Reconnecting => StoreReadiness::Unreachable,
+            Phase::Reseeding => StoreReadiness::Reseeding,
+            Phase::Doubtful => StoreReadiness::DataLost,
+        }
     }
 
     fn pruned(&self) -> MutexGuard<'_, UnixTime> {
@@ -204,8 +283,12 @@ impl RevocationView for Mirror {
         self.list.check(query)
     }
 
+    /// The staleness bound decides, except in doubt: then the mirror may lack
+    /// revocations no node can vouch for, which counts as past the bound whatever its lag
+    /// (a node that is re-seeding holds what it had, so its bound still applies).
     fn health(&self) -> ViewHealth {
-        if self.lag() <= self.staleness_bound {
+        let doubtful = self.phase() == Phase::Doubtful;
+        if !doubtful && self.lag() <= self.staleness_bound {
             ViewHealth::Current
         } else if self.policy == StalePolicy::FailOpen {
             ViewHealth::Stale
@@ -275,6 +358,32 @@ mod tests {
         assert_eq!(closed.health(), ViewHealth::Unavailable);
         assert_eq!(open.health(), ViewHealth::Stale);
         closed.mark_synced();
+        assert_eq!(closed.health(), ViewHealth::Current);
+    }
+
+    #[test]
+    fn a_mirror_in_doubt_is_past_its_bound_whatever_its_lag_and_only_then() {
+        let clock = Arc::new(ManualClock::new(1000));
+        let closed = Mirror::new(clock.clone(), 30, StalePolicy::FailClosed);
+        let open = Mirror::new(clock, 30, StalePolicy::FailOpen);
+        assert_eq!(closed.readiness(), StoreReadiness::Ready);
+        closed.set_phase(Phase::Reseeding);
+        assert_eq!(closed.health(), ViewHealth::Current);
+        assert_eq!(closed.readiness(), StoreReadiness::Reseeding);
+        closed.disconnected();
+        assert_eq!(
+            closed.phase(),
+            Phase::Reseeding,
+            "a re-seed is not forgotten"
+        );
+        closed.set_phase(Phase::Doubtful);
+        open.set_phase(Phase::Doubtful);
+        assert_eq!(closed.health(), ViewHealth::Unavailable);
+        assert_eq!(open.health(), ViewHealth::Stale);
+        assert_eq!(closed.readiness(), StoreReadiness::DataLost);
+        closed.set_phase(Phase::Ready);
+        closed.disconnected();
+        assert_eq!(closed.readiness(), StoreReadiness::Unreachable);
         assert_eq!(closed.health(), ViewHealth::Current);
     }
 

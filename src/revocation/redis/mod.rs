@@ -4,20 +4,22 @@
 //!
 //! - `keys.rs`: the key layout and TTLs; `lua/`: the scripts; `script.rs`: running them.
 //! - `mirror.rs`: the local revocation view and its health; `sync.rs`: subscribe, load,
-//!   heartbeat, reconnect with backoff.
+//!   heartbeat, reconnect with backoff; `reseed.rs`: the store's epoch, and writing back
+//!   what a store that lost its data held.
 //! - `reply.rs`: Redis replies to store types.
 
 mod keys;
 mod mirror;
 mod options;
 mod reply;
+mod reseed;
 mod script;
 mod sync;
 
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ConnectionAddr, RedisError, Value};
@@ -33,7 +35,7 @@ use self::sync::Feed;
 use super::list::{RevocationList, RevocationView, SubjectCutoff, ViewHealth};
 use super::store::{
     ConsumeOutcome, ConsumeRequest, EndReason, PruneReport, SessionRecord, SessionStore,
-    StoreError, StoreFuture,
+    StoreError, StoreFuture, StoreReadiness,
 };
 use crate::clock::UnixTime;
 
@@ -52,8 +54,14 @@ const TARGET: &str = "gatepass::redis";
 ///   [`RedisOptions::staleness_bound`], then rejects tokens with
 ///   [`VerifyError::RevocationsUnavailable`](crate::VerifyError::RevocationsUnavailable)
 ///   (or, if the operator chose [`StalePolicy::FailOpen`], accepts them, logging errors).
-/// - **Bounded memory**: every key carries a TTL matching what it describes; see
-///   `docs/DEPLOYMENT.md` for the layout and the bytes per session and per revocation.
+/// - **Survives a Redis that loses its data**: a node that finds the store's epoch gone
+///   (Redis restarted empty, was flushed, failed over to a replica without it) writes back
+///   every revocation its mirror holds before it serves writes again, so a node started
+///   afterwards enforces them too; a node that cannot tell whether the store lost data
+///   stays unready and fails closed ([`readiness`](SessionStore::readiness)).
+/// - **Bounded memory**: every key but the epoch's two small ones carries a TTL matching
+///   what it describes; see `docs/DEPLOYMENT.md` for the layout and the bytes per session
+///   and per revocation.
 ///
 /// Its operations run on the Tokio runtime that called [`connect`](Self::connect) (so a
 /// caller that drops a future does not cancel a half-done rotation), and can be awaited
@@ -85,7 +93,7 @@ pub struct RedisStore {
 struct Shared {
     con: ConnectionManager,
     keys: Keys,
-    scripts: Scripts,
+    scripts: Arc<Scripts>,
     mirror: Arc<Mirror>,
     options: RedisOptions,
     /// Whether the last operation failed for want of Redis (to log transitions only).
@@ -216,6 +224,7 @@ impl RedisStore {
         let keys = Keys::new(&options.prefix);
         let bound = options.staleness_bound.as_secs();
         let mirror = Arc::new(Mirror::new(options.clock.clone(), bound, options.on_stale));
+        let scripts = Arc::new(Scripts::new());
         let feed = Arc::new(Feed {
             client,
             con: con.clone(),
@@ -224,17 +233,22 @@ impl RedisStore {
             timeout: options.command_timeout,
             heartbeat: options.heartbeat,
             backoff: (options.backoff_min, options.backoff_max),
+            scripts: scripts.clone(),
+            node: reseed::new_id()?,
+            epoch: Mutex::new(None),
         });
+        // A node in doubt still starts (unready, failing closed) and keeps re-loading.
         let pubsub = feed.subscribe_and_load().await?;
         let sync = handle.spawn(feed.run(pubsub));
         tracing::info!(target: TARGET, event = "connected", endpoint = %endpoint,
             prefix = %keys.prefix(), revocations = ?mirror.list().counts(),
+            readiness = mirror.readiness().as_str(),
             "Redis session store connected; revocation mirror loaded");
         Ok(Self {
             shared: Arc::new(Shared {
                 con,
                 keys,
-                scripts: Scripts::new(),
+                scripts,
                 mirror,
                 options,
                 down: AtomicBool::new(false),
@@ -272,6 +286,12 @@ impl RedisStore {
         F: Future<Output = Result<T, StoreError>> + Send + 'static,
     {
         let shared = self.shared.clone();
+        // Writes wait until this node has re-loaded the store and checked its epoch (and
+        // written back what a store that lost its data held): never into a store this
+        // node has not vouched for.
+        if let Some(why) = shared.mirror.phase().blocks_writes() {
+            return Box::pin(std::future::ready(Err(StoreError::Unavailable(why.into()))));
+        }
         let limit = shared.options.command_timeout;
         let fut = work(shared.clone());
         let task = self.handle.spawn(async move {
@@ -556,5 +576,11 @@ impl SessionStore for RedisStore {
             }
             Ok(())
         })
+    }
+
+    /// Unready while reconnecting, while writing back what a store that lost its data
+    /// held, and while in doubt whether it lost data that no node has restored.
+    fn readiness(&self) -> StoreReadiness {
+        self.shared.mirror.readiness()
     }
 }

@@ -147,6 +147,48 @@ pub(super) fn session_record(
     }))
 }
 
+/// A string that may be absent (`GET`).
+pub(super) fn optional_text(value: Value) -> Result<Option<String>, StoreError> {
+    match value {
+        Value::Nil => Ok(None),
+        other => text(other).map(Some),
+    }
+}
+
+/// A count (`SCARD`, `EXISTS`).
+pub(super) fn count(value: Value) -> Result<u64, StoreError> {
+    match value {
+        Value::Int(n) => u64::try_from(n).map_err(|_| corrupt("a negative count")),
+        _ => Err(corrupt("not a count")),
+    }
+}
+
+/// The answer of the epoch script.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum EpochAnswer {
+    /// The store's epoch is this id.
+    Epoch(String),
+    /// A node is writing back what the store lost.
+    Repairing,
+    /// Revocations without an epoch.
+    Unmarked,
+    /// The epoch vanished (while this node was writing back).
+    Lost,
+}
+
+/// The result of the epoch script.
+pub(super) fn epoch_answer(value: Value) -> Result<EpochAnswer, StoreError> {
+    let mut parts = strings(value)?.into_iter();
+    let tag = parts.next().unwrap_or_default();
+    Ok(match tag.as_str() {
+        "epoch" => EpochAnswer::Epoch(parts.next().ok_or_else(|| corrupt("an epoch"))?),
+        "repairing" => EpochAnswer::Repairing,
+        "unmarked" => EpochAnswer::Unmarked,
+        "lost" => EpochAnswer::Lost,
+        _ => return Err(corrupt("an epoch answer")),
+    })
+}
+
 /// The three revocation sets (`ZRANGEBYSCORE .. WITHSCORES`) and the cut-off hash.
 pub(super) fn snapshot(
     tokens: Value,
@@ -208,6 +250,27 @@ mod tests {
         assert!(consume_outcome(arr(&["grace", "a"])).is_err());
         assert!(consume_outcome(arr(&["what"])).is_err());
         assert!(consume_outcome(Value::Int(1)).is_err());
+    }
+
+    #[test]
+    fn epoch_answers_counts_and_absent_strings() {
+        assert_eq!(
+            epoch_answer(arr(&["epoch", "e1"])),
+            Ok(EpochAnswer::Epoch("e1".into()))
+        );
+        assert_eq!(
+            epoch_answer(arr(&["repairing"])),
+            Ok(EpochAnswer::Repairing)
+        );
+        assert_eq!(epoch_answer(arr(&["unmarked"])), Ok(EpochAnswer::Unmarked));
+        assert_eq!(epoch_answer(arr(&["lost"])), Ok(EpochAnswer::Lost));
+        assert!(epoch_answer(arr(&["epoch"])).is_err());
+        assert!(epoch_answer(arr(&["other"])).is_err());
+        assert_eq!(optional_text(Value::Nil), Ok(None));
+        assert_eq!(optional_text(bulk("e")), Ok(Some("e".into())));
+        assert_eq!(count(Value::Int(2)), Ok(2));
+        assert!(count(Value::Int(-1)).is_err());
+        assert!(count(bulk("2")).is_err());
     }
 
     #[test]

@@ -68,6 +68,8 @@ pub(super) struct Scripts {
     pub(super) revoke_subject: Script,
     pub(super) revoke_token: Script,
     pub(super) prune: Script,
+    pub(super) epoch: Script,
+    pub(super) reseed: Script,
 }
 
 impl Scripts {
@@ -79,6 +81,8 @@ impl Scripts {
             revoke_subject: Script::new(script!("revoke_subject.lua")),
             revoke_token: Script::new(script!("revoke_token.lua")),
             prune: Script::new(script!("prune.lua")),
+            epoch: Script::new(script!("epoch.lua")),
+            reseed: Script::new(script!("reseed.lua")),
         }
     }
 }

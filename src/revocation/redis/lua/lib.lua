@@ -34,6 +34,29 @@ local function revoke(zset, member, until_, ttl, now, channel, message)
   redis.call('PUBLISH', channel, message)
 end
 
+-- Record `sub`'s cut-off `before` (tokens issued earlier are dead), kept until `until_`
+-- ('+inf': until replaced), in `zset` (sub -> prune time) and `hash` (sub -> cut-off), and
+-- tell every node's mirror. A later cut-off replaces an earlier one; an earlier one never
+-- weakens a later one.
+local function cutoff(zset, hash, sub, before, until_, ttl, now, channel)
+  trim(zset, now, hash)
+  local fresh = redis.call('EXISTS', zset) == 0
+  local left = redis.call('TTL', zset)
+  local old = redis.call('HGET', hash, sub)
+  if not old or tonumber(before) >= tonumber(old) then
+    redis.call('HSET', hash, sub, before)
+  end
+  redis.call('ZADD', zset, 'GT', until_, sub)
+  if until_ == '+inf' then
+    redis.call('PERSIST', zset)
+    redis.call('PERSIST', hash)
+  elseif fresh or (left >= 0 and left < tonumber(ttl)) then
+    redis.call('EXPIRE', zset, ttl)
+    redis.call('EXPIRE', hash, ttl)
+  end
+  redis.call('PUBLISH', channel, 'u ' .. before .. ' ' .. until_ .. ' ' .. sub)
+end
+
 
 -- Forget the sessions in subject index `index` (a hash sid -> absolute end) whose absolute
 -- end is past `now`: their session keys have expired with their TTLs, and nothing else

@@ -17,21 +17,5 @@ for _, sid in ipairs(redis.call('HKEYS', KEYS[1])) do
 end
 redis.call('DEL', KEYS[1])
 
-trim(KEYS[3], ARGV[7], KEYS[4])
-local fresh = redis.call('EXISTS', KEYS[3]) == 0
-local left = redis.call('TTL', KEYS[3])
--- A later cut-off replaces an earlier one; an earlier one never weakens a later one.
-local old = redis.call('HGET', KEYS[4], ARGV[1])
-if not old or tonumber(ARGV[2]) >= tonumber(old) then
-  redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
-end
-redis.call('ZADD', KEYS[3], 'GT', ARGV[3], ARGV[1])
-if ARGV[3] == '+inf' then
-  redis.call('PERSIST', KEYS[3])
-  redis.call('PERSIST', KEYS[4])
-elseif fresh or (left >= 0 and left < tonumber(ARGV[4])) then
-  redis.call('EXPIRE', KEYS[3], ARGV[4])
-  redis.call('EXPIRE', KEYS[4], ARGV[4])
-end
-redis.call('PUBLISH', ARGV[8], 'u ' .. ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. ARGV[1])
+cutoff(KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[7], ARGV[8])
 return ended
