@@ -112,6 +112,10 @@ pub use http::{
     hash_password, AuthHandle, AuthRouter, CookieMode, Credentials, Limit, LoginLimiter,
     LoginLimits, UsersError, UsersFile,
 };
+// Serving a router with header and request deadlines, a connection cap and graceful
+// shutdown (feature `server`).
+#[cfg(feature = "server")]
+pub use http::{serve, ServeLimits};
 
 #[doc(hidden)]
 pub mod internal;
