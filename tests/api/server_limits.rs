@@ -1,5 +1,7 @@
 //! One client cannot hold `gatepass serve`: slow request heads and slow bodies are dropped,
-//! and open connections are capped.
+//! open connections are capped, and bodies over 16 KiB answer 413 on every route however
+//! they are sent (the test client of `server_support` sends only sized bodies, so chunked
+//! requests are written by hand here).
 
 use std::io::{ErrorKind, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
@@ -46,6 +48,38 @@ fn parse(bytes: &[u8]) -> (u16, String, Vec<u8>) {
     let head = String::from_utf8_lossy(&bytes[..split]).to_ascii_lowercase();
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     (status, head, bytes[split + 4..].to_vec())
+}
+
+/// One request whose body is sent with `Transfer-Encoding: chunked`, in `chunks`.
+fn chunked(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    chunks: &[&[u8]],
+) -> (u16, Vec<u8>) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n"
+    )
+    .into_bytes();
+    for header in headers {
+        request.extend_from_slice(header.as_bytes());
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"\r\n");
+    for chunk in chunks {
+        request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        request.extend_from_slice(chunk);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    // The server may answer (413) before reading the end of a large body.
+    let _ = stream.write_all(&request);
+    let bytes = read_until_closed(&mut stream, Instant::now() + Duration::from_secs(20))
+        .expect("an answer and a closed connection");
+    let (status, _, body) = parse(&bytes);
+    (status, body)
 }
 
 #[test]
@@ -119,7 +153,16 @@ fn a_body_trickled_past_the_request_timeout_is_dropped() {
     let form = format!(
         "POST /auth/revoke HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
     );
-    for (name, head, byte) in [("sized", sized, b' '), ("form", form, b'a')] {
+    // One 4 KiB chunk trickled to a route that never reads bodies: the 413 middleware
+    // reads it.
+    let chunk = format!(
+        "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nTransfer-Encoding: chunked\r\n\r\n1000\r\n"
+    );
+    for (name, head, byte) in [
+        ("sized", sized, b' '),
+        ("form", form, b'a'),
+        ("chunked", chunk, b'a'),
+    ] {
         let (elapsed, answer) = trickle(addr, &head, byte);
         let answer = answer.unwrap_or_else(|| panic!("{name}: still open after {elapsed:?}"));
         let (status, head, _) = parse(&answer);
@@ -173,6 +216,54 @@ fn connections_beyond_the_cap_wait_until_one_closes() {
     let statuses: Vec<u16> = (0..8).map(|_| server.get("/healthz", &[]).status).collect();
     assert_eq!(statuses, [200; 8]);
     assert!(!server.logs().contains("panicked"), "{}", server.logs());
+}
+
+#[test]
+fn chunked_bodies_over_16_kib_answer_413_on_every_route() {
+    let (_dir, server) = demo(&[]);
+    let addr = server.addr;
+    let block = [b'a'; 4096];
+    let over: [&[u8]; 5] = [&block, &block, &block, &block, b"a"];
+    let exactly: [&[u8]; 4] = [&block, &block, &block, &block];
+    for (method, path) in [
+        ("GET", "/api/me"),
+        ("GET", "/healthz"),
+        ("GET", "/.well-known/jwks.json"),
+        ("POST", "/auth/logout"),
+        ("POST", "/auth/login"),
+        ("POST", "/no-such-route"),
+    ] {
+        let (status, body) = chunked(addr, method, path, &[], &over);
+        assert_eq!(
+            status,
+            413,
+            "{method} {path}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    // At the limit and under it, the same routes answer as without a body.
+    assert_eq!(chunked(addr, "GET", "/healthz", &[], &exactly).0, 200);
+    assert_eq!(chunked(addr, "GET", "/healthz", &[], &[b"tiny"]).0, 200);
+    assert_eq!(
+        chunked(addr, "GET", "/.well-known/jwks.json", &[], &[b"tiny"]).0,
+        200
+    );
+    assert_eq!(chunked(addr, "GET", "/api/me", &[], &[b"tiny"]).0, 401);
+
+    // A chunked body a route does read arrives whole.
+    let password = server.log_line("demo password: ");
+    let login = serde_json::json!({ "username": "demo", "password": password }).to_string();
+    let (first, second) = login.as_bytes().split_at(10);
+    let (status, body) = chunked(
+        addr,
+        "POST",
+        "/auth/login",
+        &["Content-Type: application/json"],
+        &[first, second],
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let tokens: Value = serde_json::from_slice(&body).unwrap();
+    assert!(tokens["access_token"].is_string());
 }
 
 #[test]
