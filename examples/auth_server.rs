@@ -12,17 +12,17 @@
 //!      -d "{\"refresh_token\":\"$REFRESH\"}"                               # → a rotated pair
 //! curl -s -X POST localhost:3000/auth/logout -H "authorization: Bearer $ACCESS" -i   # → 204
 //! curl -s localhost:3000/.well-known/jwks.json                          # → what APIs trust
+//! (printf 'GET /hello HTTP/1.1\r\n'; sleep 30) | nc localhost 3000; echo closed  # → closed after 10 s
 //! ```
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
 use gatepass::{
     Algorithm, AuthLayer, AuthRouter, Authenticated, Clock as _, CustomClaims, GenerateOptions,
-    Keyset, Maintenance, MemoryStore, PublishedJwks, RotationPolicy, SessionConfig, SessionManager,
-    SystemClock, UsersFile,
+    Keyset, Maintenance, MemoryStore, PublishedJwks, RotationPolicy, ServeLimits, SessionConfig,
+    SessionManager, SystemClock, UsersFile,
 };
 
 async fn hello(auth: Authenticated) -> String {
@@ -86,12 +86,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route_layer(AuthLayer::new(sessions.verifier()))
         .merge(auth);
 
+    // Served with deadlines for slow clients and a connection cap (the defaults of
+    // `gatepass serve`: 10 s for a request head, 30 s for the rest, 1024 connections), the
+    // peer address for the login throttle, and a graceful stop on ctrl-c.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     eprintln!("listening on http://{}", listener.local_addr()?);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await?;
+    let limits = ServeLimits::default().max_connections(256);
+    gatepass::serve(listener, app, limits, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
     Ok(())
 }

@@ -113,6 +113,10 @@ pub use http::{
     hash_password, AuthHandle, AuthRouter, CookieMode, Credentials, KeyReload, Limit, LoginLimiter,
     LoginLimits, Maintenance, UsersError, UsersFile,
 };
+// Serving a router with header and request deadlines, a connection cap and graceful
+// shutdown (feature `server`).
+#[cfg(feature = "server")]
+pub use http::{serve, ServeLimits};
 
 #[doc(hidden)]
 pub mod internal;

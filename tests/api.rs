@@ -52,6 +52,9 @@ mod server_grace;
 #[cfg(feature = "cli")]
 #[path = "api/server_keys.rs"]
 mod server_keys;
+#[cfg(feature = "cli")]
+#[path = "api/server_limits.rs"]
+mod server_limits;
 #[cfg(all(feature = "cli", feature = "redis"))]
 #[path = "api/server_redis.rs"]
 mod server_redis;

@@ -183,6 +183,18 @@ struct ServeCli {
     /// Login attempts allowed per client address before throttling (then one per 3 s).
     #[arg(long, value_name = "N", default_value_t = 20)]
     max_login_attempts: u32,
+    /// Seconds a client may take to send a request head; a connection still sending one,
+    /// or idle between requests, is closed after this (1 to 86400).
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    header_timeout: u64,
+    /// Seconds a request may take once its head has arrived (body and answer); beyond, it
+    /// gets 408 and the connection is closed (1 to 86400).
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    request_timeout: u64,
+    /// Open connections allowed at once; more wait in the listen backlog until one closes.
+    /// Keep it below the file-descriptor limit (ulimit -n).
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
     /// Log lines as text or JSON (on stderr).
     #[arg(long, value_name = "FORMAT", default_value = "text")]
     log_format: serve::LogFormat,
@@ -447,6 +459,10 @@ fn dispatch(command: Command) -> CliResult {
                 gatepass::Limit::new(s.max_login_failures, 60),
                 gatepass::Limit::new(s.max_login_attempts, 3),
             ),
+            limits: gatepass::ServeLimits::default()
+                .header_timeout(std::time::Duration::from_secs(s.header_timeout))
+                .request_timeout(std::time::Duration::from_secs(s.request_timeout))
+                .max_connections(usize::try_from(s.max_connections).unwrap_or(usize::MAX)),
             log_format: s.log_format,
             log_level: s.log_level,
         }),

@@ -44,6 +44,7 @@ pub(crate) struct ServeArgs {
     pub(crate) cookies: bool,
     pub(crate) allowed_origins: Vec<String>,
     pub(crate) login_limits: gatepass::LoginLimits,
+    pub(crate) limits: gatepass::ServeLimits,
     pub(crate) log_format: LogFormat,
     pub(crate) log_level: tracing::Level,
 }
@@ -277,7 +278,8 @@ async fn run(args: ServeArgs) -> CliResult {
     maintenance.spawn();
 
     print_json(&serde_json::json!({ "listening": addr.to_string() }), false)?;
-    tracing::info!(event = "listening", %addr, store = %store_kind(&args.store), cookies = args.cookies);
+    tracing::info!(event = "listening", %addr, store = %store_kind(&args.store), cookies = args.cookies,
+        max_connections = args.limits.max_connections);
     if let Some(password) = demo_password {
         // Printed once, on purpose: the demo user's password exists nowhere else.
         eprintln!("demo user: demo");
@@ -286,13 +288,7 @@ async fn run(args: ServeArgs) -> CliResult {
             "try: curl -s -X POST http://{addr}/auth/login -H 'content-type: application/json' -d '{{\"username\":\"demo\",\"password\":\"{password}\"}}'"
         );
     }
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| Failure::usage(format!("server error: {e}")))?;
+    gatepass::serve(listener, app, args.limits, shutdown_signal()).await;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! HTTP adapter (feature `axum`): bearer-token verification for axum/tower APIs, and the
 //! cookie helpers; with feature `server`, credentials and login throttling for the auth
-//! server. An adapter only: it finds the token, hands it to the [`Verifier`]
+//! server, and `serve` with the connection limits that keep one client from holding it.
+//! An adapter only: it finds the token, hands it to the [`Verifier`]
 //! (which holds every token rule), and turns the outcome into RFC 6750 responses.
 //!
 //! [`Verifier`]: crate::Verifier
@@ -17,6 +18,8 @@ mod layer;
 mod rate_limit;
 mod rejection;
 mod scope;
+#[cfg(feature = "server")]
+mod serve;
 mod service;
 #[cfg(feature = "server")]
 mod users;
@@ -34,6 +37,8 @@ pub use layer::{AuthLayer, DefaultOnRejection, OnRejection};
 pub use rate_limit::{Limit, LoginLimiter, LoginLimits};
 pub use rejection::{AuthRejection, REALM};
 pub use scope::Scopes;
+#[cfg(feature = "server")]
+pub use serve::{serve, ServeLimits};
 pub use service::AuthService;
 #[cfg(feature = "server")]
 pub use users::{hash_password, Credentials, UsersError, UsersFile};

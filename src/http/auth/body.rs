@@ -1,12 +1,13 @@
 //! Request bodies of the auth endpoints: size-limited, content-type checked, strictly
 //! parsed (no duplicate members or parameters).
 
-use axum::body::Body;
+use axum::body::{Body, HttpBody as _};
 use axum::extract::Request;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
@@ -21,19 +22,35 @@ fn media_type(headers: &HeaderMap) -> Option<String> {
     Some(essence.to_ascii_lowercase())
 }
 
-/// Middleware over every route: a request that declares a body over [`MAX_BODY`]
-/// (`Content-Length`) is answered 413 before routing, authentication or reading, whatever
-/// the route does with bodies. Chunked bodies are cut at the limit by [`read`].
+/// Middleware over every route: a body over [`MAX_BODY`] answers 413 before routing,
+/// authentication or the handler, whatever the route does with bodies. A declared
+/// `Content-Length` over the limit is refused without reading; a body of unknown length
+/// (chunked) is read here, up to one byte past the limit and within the request deadline
+/// of [`serve`](crate::serve), then handed on from memory, so a route that never reads its
+/// body refuses it all the same.
 pub(crate) async fn refuse_oversized(request: Request, next: Next) -> Response {
     let declared = request
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|len| len > MAX_BODY as u64) {
+    let size = request.body().size_hint();
+    if declared.is_some_and(|len| len > MAX_BODY as u64) || size.lower() > MAX_BODY as u64 {
         return ApiError::PayloadTooLarge.into_response();
     }
-    next.run(request).await
+    if size.upper().is_some_and(|len| len <= MAX_BODY as u64) {
+        // A body of known length within the limit (the connection holds it to that length).
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => {
+            let body = Body::from(collected.to_bytes());
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Err(error) if error.is::<LengthLimitError>() => ApiError::PayloadTooLarge.into_response(),
+        Err(_) => ApiError::InvalidRequest("the request body could not be read").into_response(),
+    }
 }
 
 /// Read at most [`MAX_BODY`] bytes.

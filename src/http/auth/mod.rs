@@ -108,7 +108,9 @@ impl fmt::Debug for AuthState {
 /// let jwks = PublishedJwks::new(&keyset, &RotationPolicy::default());
 /// let app = AuthRouter::new(sessions, users, jwks).into_router();
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-/// axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
+/// // With slow-client deadlines and a connection cap; the login throttle needs the peer
+/// // address, which `serve` gives (with `axum::serve`, use `into_make_service_with_connect_info`).
+/// gatepass::serve(listener, app, ServeLimits::default(), std::future::pending()).await;
 /// # Ok(()) }
 /// ```
 pub struct AuthRouter {
