@@ -346,3 +346,37 @@ fn propagation_of_logouts_between_nodes() {
         delays.last().unwrap().0
     );
 }
+
+/// How long after Redis comes back a node answers refreshes and verifications again,
+/// after an outage long enough for the reconnect backoff to reach its maximum (printed;
+/// docs/DEPLOYMENT.md reports it). `cargo test --all-features --test api --
+/// --ignored --nocapture recovery_after_an_outage`.
+#[test]
+#[ignore = "a measurement; run by hand"]
+fn recovery_after_an_outage_is_measured() {
+    let mut cluster = Cluster::new();
+    let b = cluster.node();
+    let mut live = login(&b);
+    let mut waits = Vec::new();
+    for _ in 0..3 {
+        cluster.redis.kill();
+        std::thread::sleep(std::time::Duration::from_secs(8));
+        cluster.redis.restart();
+        let started = std::time::Instant::now();
+        let next = loop {
+            let reply = refresh(&b, &s(&live, "refresh_token"));
+            if reply.status == 200 {
+                break reply.json();
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(30));
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let refreshed = started.elapsed();
+        while me(&b, &s(&next, "access_token")) != 200 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        waits.push((refreshed, started.elapsed()));
+        live = next;
+    }
+    println!("after Redis returned: refresh 200 / verify 200 after {waits:?}");
+}
