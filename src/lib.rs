@@ -109,8 +109,8 @@ pub use http::{
 // The auth server's building blocks (feature `server`).
 #[cfg(feature = "server")]
 pub use http::{
-    hash_password, AuthHandle, AuthRouter, CookieMode, Credentials, Limit, LoginLimiter,
-    LoginLimits, UsersError, UsersFile,
+    hash_password, AuthHandle, AuthRouter, CidrError, CookieMode, Credentials, HashingLimits,
+    IpCidr, Limit, LoginLimiter, LoginLimits, UsersError, UsersFile,
 };
 
 #[doc(hidden)]

@@ -44,6 +44,9 @@ mod rotation;
 #[cfg(feature = "cli")]
 #[path = "api/server.rs"]
 mod server;
+#[cfg(feature = "cli")]
+#[path = "api/server_login.rs"]
+mod server_login;
 #[cfg(all(feature = "cli", feature = "redis"))]
 #[path = "api/server_redis.rs"]
 mod server_redis;

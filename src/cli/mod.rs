@@ -183,6 +183,17 @@ struct ServeCli {
     /// Login attempts allowed per client address before throttling (then one per 3 s).
     #[arg(long, value_name = "N", default_value_t = 20)]
     max_login_attempts: u32,
+    /// A reverse proxy network (CIDR, IPv4 or IPv6) whose X-Forwarded-For or Forwarded
+    /// header names the client for login throttling; repeatable.
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    trusted_proxies: Vec<gatepass::IpCidr>,
+    /// Threads checking passwords (default and maximum: one per core).
+    #[arg(long, value_name = "N")]
+    hashing_threads: Option<usize>,
+    /// Password checks that may wait for a thread before logins answer 503 (default: 4
+    /// per thread).
+    #[arg(long, value_name = "N")]
+    hashing_queue: Option<usize>,
     /// Log lines as text or JSON (on stderr).
     #[arg(long, value_name = "FORMAT", default_value = "text")]
     log_format: serve::LogFormat,
@@ -422,6 +433,8 @@ fn dispatch(command: Command) -> CliResult {
                 gatepass::Limit::new(s.max_login_failures, 60),
                 gatepass::Limit::new(s.max_login_attempts, 3),
             ),
+            trusted_proxies: s.trusted_proxies,
+            hashing: serve::hashing_limits(s.hashing_threads, s.hashing_queue),
             log_format: s.log_format,
             log_level: s.log_level,
         }),

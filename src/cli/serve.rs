@@ -44,6 +44,8 @@ pub(crate) struct ServeArgs {
     pub(crate) cookies: bool,
     pub(crate) allowed_origins: Vec<String>,
     pub(crate) login_limits: gatepass::LoginLimits,
+    pub(crate) trusted_proxies: Vec<gatepass::IpCidr>,
+    pub(crate) hashing: gatepass::HashingLimits,
     pub(crate) log_format: LogFormat,
     pub(crate) log_level: tracing::Level,
 }
@@ -295,7 +297,9 @@ async fn run(args: ServeArgs) -> CliResult {
         credentials,
         PublishedJwks::new(&keyset, &policy),
     )
-    .login_limits(args.login_limits);
+    .login_limits(args.login_limits)
+    .trusted_proxies(args.trusted_proxies.iter().copied())
+    .password_hashing(args.hashing);
     if args.cookies {
         let mut mode = CookieMode::new().map_err(Failure::usage)?;
         for origin in &args.allowed_origins {
@@ -334,6 +338,21 @@ async fn run(args: ServeArgs) -> CliResult {
     .await
     .map_err(|e| Failure::usage(format!("server error: {e}")))?;
     Ok(())
+}
+
+/// `--hashing-threads` and `--hashing-queue`, each defaulting on its own.
+pub(crate) fn hashing_limits(
+    threads: Option<usize>,
+    queue: Option<usize>,
+) -> gatepass::HashingLimits {
+    let default = gatepass::HashingLimits::default();
+    let threads = threads.unwrap_or(default.threads);
+    let queue = queue.unwrap_or_else(|| {
+        gatepass::HashingLimits::new(threads, 0)
+            .threads
+            .saturating_mul(4)
+    });
+    gatepass::HashingLimits::new(threads, queue)
 }
 
 fn store_kind(url: &str) -> &str {

@@ -28,6 +28,9 @@ pub(crate) enum ApiError {
     /// with `Retry-After`. Nothing was acknowledged; a refresh whose reply timed out may
     /// still have rotated on the server (docs/DEPLOYMENT.md: set a grace window).
     Unavailable,
+    /// Every password-hashing thread is busy and the queue is full: 503 with
+    /// `Retry-After`. Nothing was checked.
+    Busy,
     /// An internal failure (signing, hashing): 500.
     Server,
 }
@@ -78,6 +81,11 @@ impl ApiError {
                 "temporarily_unavailable",
                 Some("the session store is unavailable; retry later".to_owned()),
             ),
+            Self::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                Some("the server is busy; retry later".to_owned()),
+            ),
             Self::Server => (StatusCode::INTERNAL_SERVER_ERROR, "server_error", None),
         }
     }
@@ -115,7 +123,7 @@ impl IntoResponse for ApiError {
         let mut response = no_store_json(status, body);
         let retry_after = match self {
             Self::TooManyRequests { retry_after } => Some(retry_after),
-            Self::Unavailable => Some(1),
+            Self::Unavailable | Self::Busy => Some(1),
             _ => None,
         };
         if let Some(secs) = retry_after {
