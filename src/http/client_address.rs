@@ -34,6 +34,15 @@ pub struct IpCidr {
 }
 
 /// Why a CIDR was refused.
+///
+/// ```
+/// use gatepass::{CidrError, IpCidr};
+/// assert_eq!("10.0.0.0/33".parse::<IpCidr>(), Err(CidrError::Prefix));
+/// assert_eq!(
+///     "10.0.0.1/8".parse::<IpCidr>(),
+///     Err(CidrError::HostBits("10.0.0.0/8".into()))
+/// );
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CidrError {

@@ -16,7 +16,8 @@ use zeroize::Zeroizing;
 use crate::fs::{read_bounded, write_atomic, FileLock};
 
 /// Checks a username and password. Implementations may be slow on purpose (password
-/// hashing): the auth router calls them on a blocking thread.
+/// hashing): the auth router calls them on its password-hashing threads (at most one per
+/// core, see [`HashingLimits`](crate::HashingLimits)), never on an async worker.
 pub trait Credentials: Send + Sync + fmt::Debug {
     /// `Ok(Some(subject))` for a correct pair, `Ok(None)` for a wrong one. Must take
     /// about the same time for unknown users as for known ones, so response times do not
