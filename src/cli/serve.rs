@@ -345,14 +345,14 @@ pub(crate) fn hashing_limits(
     threads: Option<usize>,
     queue: Option<usize>,
 ) -> gatepass::HashingLimits {
-    let default = gatepass::HashingLimits::default();
-    let threads = threads.unwrap_or(default.threads);
-    let queue = queue.unwrap_or_else(|| {
-        gatepass::HashingLimits::new(threads, 0)
-            .threads
-            .saturating_mul(4)
-    });
-    gatepass::HashingLimits::new(threads, queue)
+    let limits = threads.map_or_else(
+        gatepass::HashingLimits::default,
+        gatepass::HashingLimits::with_threads,
+    );
+    match queue {
+        Some(queue) => gatepass::HashingLimits::new(limits.threads, queue),
+        None => limits,
+    }
 }
 
 fn store_kind(url: &str) -> &str {

@@ -36,6 +36,10 @@ pub struct HashingLimits {
     pub queue: usize,
 }
 
+/// Checks that may wait per hashing thread by default: a short wait (a few checks of
+/// tens of milliseconds each) before the server answers "busy".
+const QUEUE_PER_THREAD: usize = 4;
+
 impl HashingLimits {
     /// `threads` threads (clamped to 1..=cores) and a queue of `queue` waiting checks.
     pub fn new(threads: usize, queue: usize) -> Self {
@@ -44,15 +48,22 @@ impl HashingLimits {
             queue,
         }
     }
+
+    /// `threads` threads (clamped to 1..=cores) and the default queue for that many.
+    ///
+    /// ```
+    /// use gatepass::HashingLimits;
+    /// assert_eq!(HashingLimits::with_threads(1), HashingLimits::new(1, 4));
+    /// ```
+    pub fn with_threads(threads: usize) -> Self {
+        let threads = threads.clamp(1, cores());
+        Self::new(threads, threads.saturating_mul(QUEUE_PER_THREAD))
+    }
 }
 
 impl Default for HashingLimits {
     fn default() -> Self {
-        let threads = cores();
-        Self {
-            threads,
-            queue: threads.saturating_mul(4),
-        }
+        Self::with_threads(cores())
     }
 }
 
@@ -188,6 +199,7 @@ mod tests {
         let default = HashingLimits::default();
         assert_eq!(default.threads, cores());
         assert_eq!(default.queue, 4 * cores());
+        assert_eq!(HashingLimits::with_threads(0), HashingLimits::new(1, 4));
     }
 
     #[test]
