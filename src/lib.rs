@@ -110,8 +110,8 @@ pub use http::{
 // The auth server's building blocks (feature `server`).
 #[cfg(feature = "server")]
 pub use http::{
-    hash_password, AuthHandle, AuthRouter, CookieMode, Credentials, KeyReload, Limit, LoginLimiter,
-    LoginLimits, Maintenance, UsersError, UsersFile,
+    hash_password, AuthHandle, AuthRouter, CidrError, CookieMode, Credentials, HashingLimits,
+    IpCidr, KeyReload, Limit, LoginLimiter, LoginLimits, Maintenance, UsersError, UsersFile,
 };
 // Serving a router with header and request deadlines, a connection cap and graceful
 // shutdown (feature `server`).

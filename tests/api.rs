@@ -55,6 +55,9 @@ mod server_keys;
 #[cfg(feature = "cli")]
 #[path = "api/server_limits.rs"]
 mod server_limits;
+#[cfg(feature = "cli")]
+#[path = "api/server_login.rs"]
+mod server_login;
 #[cfg(all(feature = "cli", feature = "redis"))]
 #[path = "api/server_redis.rs"]
 mod server_redis;

@@ -195,6 +195,17 @@ struct ServeCli {
     /// Keep it below the file-descriptor limit (ulimit -n).
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
+    /// A reverse proxy network (CIDR, IPv4 or IPv6) whose X-Forwarded-For or Forwarded
+    /// header names the client for login throttling; repeatable.
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    trusted_proxies: Vec<gatepass::IpCidr>,
+    /// Threads checking passwords (default and maximum: one per core).
+    #[arg(long, value_name = "N")]
+    hashing_threads: Option<usize>,
+    /// Password checks that may wait for a thread before logins answer 503 (default: 4
+    /// per thread).
+    #[arg(long, value_name = "N")]
+    hashing_queue: Option<usize>,
     /// Log lines as text or JSON (on stderr).
     #[arg(long, value_name = "FORMAT", default_value = "text")]
     log_format: serve::LogFormat,
@@ -463,6 +474,8 @@ fn dispatch(command: Command) -> CliResult {
                 .header_timeout(std::time::Duration::from_secs(s.header_timeout))
                 .request_timeout(std::time::Duration::from_secs(s.request_timeout))
                 .max_connections(usize::try_from(s.max_connections).unwrap_or(usize::MAX)),
+            trusted_proxies: s.trusted_proxies,
+            hashing: serve::hashing_limits(s.hashing_threads, s.hashing_queue),
             log_format: s.log_format,
             log_level: s.log_level,
         }),

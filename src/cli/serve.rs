@@ -45,6 +45,8 @@ pub(crate) struct ServeArgs {
     pub(crate) allowed_origins: Vec<String>,
     pub(crate) login_limits: gatepass::LoginLimits,
     pub(crate) limits: gatepass::ServeLimits,
+    pub(crate) trusted_proxies: Vec<gatepass::IpCidr>,
+    pub(crate) hashing: gatepass::HashingLimits,
     pub(crate) log_format: LogFormat,
     pub(crate) log_level: tracing::Level,
 }
@@ -245,7 +247,9 @@ async fn run(args: ServeArgs) -> CliResult {
         credentials,
         PublishedJwks::new(&keyset, &policy),
     )
-    .login_limits(args.login_limits);
+    .login_limits(args.login_limits)
+    .trusted_proxies(args.trusted_proxies.iter().copied())
+    .password_hashing(args.hashing);
     if args.cookies {
         let mut mode = CookieMode::new().map_err(Failure::usage)?;
         for origin in &args.allowed_origins {
@@ -290,6 +294,21 @@ async fn run(args: ServeArgs) -> CliResult {
     }
     gatepass::serve(listener, app, args.limits, shutdown_signal()).await;
     Ok(())
+}
+
+/// `--hashing-threads` and `--hashing-queue`, each defaulting on its own.
+pub(crate) fn hashing_limits(
+    threads: Option<usize>,
+    queue: Option<usize>,
+) -> gatepass::HashingLimits {
+    let limits = threads.map_or_else(
+        gatepass::HashingLimits::default,
+        gatepass::HashingLimits::with_threads,
+    );
+    match queue {
+        Some(queue) => gatepass::HashingLimits::new(limits.threads, queue),
+        None => limits,
+    }
 }
 
 fn store_kind(url: &str) -> &str {

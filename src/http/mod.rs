@@ -9,10 +9,14 @@
 #[cfg(feature = "server")]
 mod auth;
 mod bearer;
+#[cfg(feature = "server")]
+mod client_address;
 mod cookies;
 mod credentials;
 mod extract;
 mod future;
+#[cfg(feature = "server")]
+mod hashing_pool;
 mod layer;
 #[cfg(feature = "server")]
 mod rate_limit;
@@ -27,11 +31,15 @@ mod users;
 #[cfg(feature = "server")]
 pub use auth::{AuthHandle, AuthRouter, CookieMode, KeyReload, Maintenance};
 pub use bearer::{BearerCredentials, MalformedCredentials};
+#[cfg(feature = "server")]
+pub use client_address::{CidrError, IpCidr};
 pub use cookies::{clear_site_data, CookieError, SecureCookie};
 /// For the `bearer_header` and `cookie_header` fuzz targets.
 pub(crate) use credentials::find_token;
 pub use extract::Authenticated;
 pub use future::AuthResponseFuture;
+#[cfg(feature = "server")]
+pub use hashing_pool::HashingLimits;
 pub use layer::{AuthLayer, DefaultOnRejection, OnRejection};
 #[cfg(feature = "server")]
 pub use rate_limit::{Limit, LoginLimiter, LoginLimits};

@@ -360,20 +360,20 @@ fn recovery_after_an_outage_is_measured() {
     let mut waits = Vec::new();
     for _ in 0..3 {
         cluster.redis.kill();
-        std::thread::sleep(std::time::Duration::from_secs(8));
+        std::thread::sleep(Duration::from_secs(8));
         cluster.redis.restart();
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let next = loop {
             let reply = refresh(&b, &s(&live, "refresh_token"));
             if reply.status == 200 {
                 break reply.json();
             }
-            assert!(started.elapsed() < std::time::Duration::from_secs(30));
-            std::thread::sleep(std::time::Duration::from_millis(20));
+            assert!(started.elapsed() < Duration::from_secs(30));
+            std::thread::sleep(Duration::from_millis(20));
         };
         let refreshed = started.elapsed();
         while me(&b, &s(&next, "access_token")) != 200 {
-            std::thread::sleep(std::time::Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(20));
         }
         waits.push((refreshed, started.elapsed()));
         live = next;

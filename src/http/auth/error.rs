@@ -31,6 +31,9 @@ pub(crate) enum ApiError {
     /// No active signing key is loaded: 503 with `Retry-After`; nothing was consumed, so a
     /// refresh token presented now stays usable.
     NoSigningKey,
+    /// Every password-hashing thread is busy and the queue is full: 503 with
+    /// `Retry-After`. Nothing was checked.
+    Busy,
     /// An internal failure (signing, hashing): 500.
     Server,
 }
@@ -86,6 +89,11 @@ impl ApiError {
                 "temporarily_unavailable",
                 Some("no signing key is active; retry later".to_owned()),
             ),
+            Self::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                Some("the server is busy; retry later".to_owned()),
+            ),
             Self::Server => (StatusCode::INTERNAL_SERVER_ERROR, "server_error", None),
         }
     }
@@ -124,7 +132,7 @@ impl IntoResponse for ApiError {
         let mut response = no_store_json(status, body);
         let retry_after = match self {
             Self::TooManyRequests { retry_after } => Some(retry_after),
-            Self::Unavailable => Some(1),
+            Self::Unavailable | Self::Busy => Some(1),
             // Key changes are picked up every couple of seconds.
             Self::NoSigningKey => Some(5),
             _ => None,

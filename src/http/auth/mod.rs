@@ -17,7 +17,8 @@ use axum::Router;
 pub use cookie_mode::CookieMode;
 pub use maintenance::{KeyReload, Maintenance};
 
-use crate::http::{AuthLayer, Credentials, LoginLimiter, LoginLimits};
+use crate::http::hashing_pool::HashingPool;
+use crate::http::{AuthLayer, Credentials, HashingLimits, IpCidr, LoginLimiter, LoginLimits};
 use crate::jwks::PublishedJwks;
 use crate::session::SessionManager;
 use crate::token::CustomClaims;
@@ -46,6 +47,8 @@ pub(crate) struct Inner {
     pub(crate) sessions: Arc<SessionManager>,
     pub(crate) credentials: Arc<dyn Credentials>,
     pub(crate) limiter: LoginLimiter,
+    pub(crate) hashing: HashingPool,
+    pub(crate) trusted_proxies: Vec<IpCidr>,
     jwks: RwLock<Arc<JwksDocument>>,
     pub(crate) cookies: Option<CookieMode>,
     pub(crate) claims_for: Box<ClaimsFor>,
@@ -85,7 +88,7 @@ impl fmt::Debug for AuthState {
 ///
 /// | route | |
 /// |---|---|
-/// | `POST /auth/login` | `{"username","password"}` → 200 token pair; 401 `invalid_credentials`; 429 when throttled |
+/// | `POST /auth/login` | `{"username","password"}` → 200 token pair; 401 `invalid_credentials`; 429 when throttled; 503 when every password-hashing thread is busy |
 /// | `POST /auth/refresh` | `{"refresh_token"}` (or the cookie) → 200 rotated pair; 400 `invalid_grant` |
 /// | `POST /auth/logout` | bearer access token → 204, that session ends |
 /// | `POST /auth/logout-all` | bearer access token → 204, every session of the subject ends |
@@ -158,6 +161,8 @@ impl AuthRouter {
                 sessions,
                 credentials,
                 limiter: LoginLimiter::new(LoginLimits::default(), clock),
+                hashing: HashingPool::new(HashingLimits::default()),
+                trusted_proxies: Vec::new(),
                 jwks: RwLock::new(Arc::new(JwksDocument::new(&jwks))),
                 cookies: None,
                 claims_for: Box::new(|_| CustomClaims::new()),
@@ -169,6 +174,44 @@ impl AuthRouter {
     #[must_use]
     pub fn login_limits(mut self, limits: LoginLimits) -> Self {
         self.inner.limiter = LoginLimiter::new(limits, self.inner.sessions.config().clock.clone());
+        self
+    }
+
+    /// Check passwords on this many threads, with this many checks waiting at most
+    /// (default: [`HashingLimits::default`], one thread per core). A login that finds
+    /// the threads and the queue full answers 503 `temporarily_unavailable` with
+    /// `Retry-After: 1` and does not count as a failed attempt.
+    ///
+    /// ```no_run
+    /// # use std::sync::Arc;
+    /// # use gatepass::*;
+    /// # fn build(sessions: Arc<SessionManager>, users: Arc<UsersFile>, jwks: PublishedJwks) {
+    /// let router = AuthRouter::new(sessions, users, jwks).password_hashing(HashingLimits::new(1, 8));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn password_hashing(mut self, limits: HashingLimits) -> Self {
+        self.inner.hashing = HashingPool::new(limits);
+        self
+    }
+
+    /// Reverse proxies whose `X-Forwarded-For` (or `Forwarded: for=`) header names the
+    /// client for login throttling (default: none, the TCP peer is the client). For a
+    /// request from inside one of these networks, the client is the rightmost address in
+    /// the header that is not itself inside one; from any other peer the headers are
+    /// ignored, since anyone can send them.
+    ///
+    /// ```no_run
+    /// # use std::sync::Arc;
+    /// # use gatepass::*;
+    /// # fn build(sessions: Arc<SessionManager>, users: Arc<UsersFile>, jwks: PublishedJwks) -> Result<(), CidrError> {
+    /// let router = AuthRouter::new(sessions, users, jwks)
+    ///     .trusted_proxies(["10.0.0.0/8".parse::<IpCidr>()?, "fd00::/8".parse()?]);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = IpCidr>) -> Self {
+        self.inner.trusted_proxies = proxies.into_iter().collect();
         self
     }
 

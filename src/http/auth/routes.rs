@@ -12,6 +12,8 @@ use super::body;
 use super::error::{no_store_json, ApiError};
 use super::AuthState;
 use crate::error::SessionError;
+use crate::http::client_address::client_address;
+use crate::http::hashing_pool::PoolError;
 use crate::http::{clear_site_data, Authenticated};
 use crate::session::TokenPair;
 
@@ -40,11 +42,13 @@ fn token_response(state: &AuthState, pair: &TokenPair) -> Result<Response, ApiEr
     Ok(response)
 }
 
-fn client_ip(request: &Request) -> IpAddr {
-    request
-        .extensions()
+/// The client's address: the TCP peer, or behind a trusted proxy the address it reports.
+fn client_ip(state: &AuthState, parts: &axum::http::request::Parts) -> IpAddr {
+    let peer = parts
+        .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip())
+        .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
+    client_address(peer, &parts.headers, &state.trusted_proxies)
 }
 
 /// `POST /auth/login` `{"username", "password"}`.
@@ -52,8 +56,8 @@ pub(crate) async fn login(
     State(state): State<AuthState>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let ip = client_ip(&request);
     let (parts, body) = request.into_parts();
+    let ip = client_ip(&state, &parts);
     let object = body::json_object(&parts.headers, body, false)
         .await?
         .ok_or(ApiError::InvalidRequest("a JSON body is required"))?;
@@ -63,22 +67,30 @@ pub(crate) async fn login(
         .limiter
         .check(username, ip)
         .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
-    // Password hashing is slow on purpose: off the async workers.
+    // Password hashing is slow on purpose: off the async workers, on the bounded pool.
     let credentials = state.credentials.clone();
     let (user, pass) = (
         username.to_owned(),
         zeroize::Zeroizing::new(password.to_owned()),
     );
-    let subject = tokio::task::spawn_blocking(move || credentials.authenticate(&user, &pass))
-        .await
-        .map_err(|_| ApiError::Server)?
-        .map_err(|_| ApiError::Server)?;
+    let checked = state
+        .hashing
+        .run(move || credentials.authenticate(&user, &pass))
+        .await;
+    let subject = match checked {
+        Ok(Ok(subject)) => subject,
+        Err(PoolError::Busy) => {
+            state.limiter.cancelled(username, ip);
+            return Err(ApiError::Busy);
+        }
+        Ok(Err(_)) | Err(PoolError::Failed) => return Err(ApiError::Server),
+    };
     let Some(subject) = subject else {
         state.limiter.failed(username);
         state.sessions.login_failed(username);
         return Err(ApiError::InvalidCredentials);
     };
-    state.limiter.succeeded(username);
+    state.limiter.succeeded(username, ip);
     let claims = (state.claims_for)(&subject);
     let pair = state.sessions.login(&subject, claims).await?;
     token_response(&state, &pair)
