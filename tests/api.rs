@@ -46,6 +46,9 @@ mod rotation;
 #[cfg(feature = "cli")]
 #[path = "api/server.rs"]
 mod server;
+#[cfg(all(feature = "cli", feature = "redis"))]
+#[path = "api/server_config.rs"]
+mod server_config;
 #[cfg(feature = "cli")]
 #[path = "api/server_grace.rs"]
 mod server_grace;

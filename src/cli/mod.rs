@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch. Every command is a thin adapter over the library.
 
+mod config;
 mod keys;
 mod output;
 mod revoke;
@@ -135,6 +136,14 @@ struct RevokeCli {
 
 #[derive(Debug, Args)]
 struct ServeCli {
+    /// A TOML file of settings: keys named like these flags with - as _ (store = "...",
+    /// access_ttl = 300, trusted_proxy = ["10.0.0.0/8"]). Flags beat GATEPASS_* environment
+    /// variables, which beat the file, which beats the defaults. Also GATEPASS_CONFIG.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print the effective settings (passwords masked) and where each came from, then exit.
+    #[arg(long)]
+    print_config: bool,
     /// Address to listen on (port 0: any free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: std::net::SocketAddr,
@@ -145,6 +154,8 @@ struct ServeCli {
     #[arg(long, value_name = "FILE")]
     users: Option<PathBuf>,
     /// Where sessions and revocations live: memory, file:PATH, or redis://HOST:PORT[/DB].
+    /// A URL with a password belongs in GATEPASS_STORE or the --config file, not here
+    /// (the command line is visible to every local user).
     #[arg(long, value_name = "URL", default_value = "memory")]
     store: String,
     /// A throwaway in-memory keyset and a `demo` user whose password is printed once.
@@ -451,34 +462,18 @@ fn dispatch(command: Command) -> CliResult {
             };
             revoke::revoke(&r.revocations, target)
         }
-        Command::Serve(s) => serve::serve(serve::ServeArgs {
-            listen: s.listen,
-            keyset: s.keyset,
-            users: s.users,
-            store: s.store,
-            demo: s.demo,
-            access_ttl: s.access_ttl,
-            idle_timeout: s.idle_timeout,
-            absolute_timeout: s.absolute_timeout,
-            grace: s.grace,
-            iss: s.iss,
-            aud: s.aud,
-            leeway: s.leeway,
-            cookies: s.cookies,
-            allowed_origins: s.allowed_origins,
-            login_limits: gatepass::LoginLimits::new(
-                gatepass::Limit::new(s.max_login_failures, 60),
-                gatepass::Limit::new(s.max_login_attempts, 3),
-            ),
-            limits: gatepass::ServeLimits::default()
-                .header_timeout(std::time::Duration::from_secs(s.header_timeout))
-                .request_timeout(std::time::Duration::from_secs(s.request_timeout))
-                .max_connections(usize::try_from(s.max_connections).unwrap_or(usize::MAX)),
-            trusted_proxies: s.trusted_proxies,
-            hashing: serve::hashing_limits(s.hashing_threads, s.hashing_queue),
-            log_format: s.log_format,
-            log_level: s.log_level,
-        }),
+        Command::Serve(_) => {
+            // The flags again, layered over the environment and the config file.
+            let args: Vec<OsString> = std::env::args_os()
+                .skip_while(|arg| arg != "serve")
+                .skip(1)
+                .collect();
+            let resolved = config::resolve(&args)?;
+            if resolved.cli.print_config {
+                return output::print_json(&resolved.to_json(), true);
+            }
+            serve_with(resolved.cli)
+        }
         Command::Users {
             command:
                 UsersCommand::Add {
@@ -489,6 +484,38 @@ fn dispatch(command: Command) -> CliResult {
         } => users::add(&users, &username, replace),
         Command::Inspect { token } => token::inspect(&token),
     }
+}
+
+/// Run the server with its resolved settings.
+fn serve_with(s: ServeCli) -> CliResult {
+    serve::serve(serve::ServeArgs {
+        listen: s.listen,
+        keyset: s.keyset,
+        users: s.users,
+        store: s.store,
+        demo: s.demo,
+        access_ttl: s.access_ttl,
+        idle_timeout: s.idle_timeout,
+        absolute_timeout: s.absolute_timeout,
+        grace: s.grace,
+        iss: s.iss,
+        aud: s.aud,
+        leeway: s.leeway,
+        cookies: s.cookies,
+        allowed_origins: s.allowed_origins,
+        login_limits: gatepass::LoginLimits::new(
+            gatepass::Limit::new(s.max_login_failures, 60),
+            gatepass::Limit::new(s.max_login_attempts, 3),
+        ),
+        limits: gatepass::ServeLimits::default()
+            .header_timeout(std::time::Duration::from_secs(s.header_timeout))
+            .request_timeout(std::time::Duration::from_secs(s.request_timeout))
+            .max_connections(usize::try_from(s.max_connections).unwrap_or(usize::MAX)),
+        trusted_proxies: s.trusted_proxies,
+        hashing: serve::hashing_limits(s.hashing_threads, s.hashing_queue),
+        log_format: s.log_format,
+        log_level: s.log_level,
+    })
 }
 
 /// Parse the command line, run the command, and map the outcome to an exit code.

@@ -91,7 +91,8 @@ async fn open_store(url: &str) -> Result<Arc<dyn SessionStore>, Failure> {
         return Ok(Arc::new(store));
     }
     Err(Failure::usage(format!(
-        "--store {url:?}: expected memory, file:PATH or redis://HOST:PORT"
+        "--store {:?}: expected memory, file:PATH or redis://HOST:PORT",
+        super::config::mask_secrets(url)
     )))
 }
 

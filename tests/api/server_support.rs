@@ -20,6 +20,11 @@ pub struct Server {
 impl Server {
     /// `gatepass serve --listen 127.0.0.1:0 ARGS...`, logs to a file in `log_dir`.
     pub fn start(args: &[&str], log_dir: &std::path::Path) -> Self {
+        Self::start_with_env(args, &[], log_dir)
+    }
+
+    /// [`start`](Self::start) with these environment variables set for the server.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)], log_dir: &std::path::Path) -> Self {
         let log = log_dir.join(format!(
             "server-{}.log",
             std::process::id() as u64 * 1000 + rand_suffix()
@@ -27,6 +32,7 @@ impl Server {
         let child = Command::new(env!("CARGO_BIN_EXE_gatepass"))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -45,6 +51,11 @@ impl Server {
             .unwrap_or_else(|_| panic!("no address line from the server; log: {}", server.logs()));
         server.addr = announced["listening"].as_str().unwrap().parse().unwrap();
         server
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn logs(&self) -> String {
