@@ -228,13 +228,13 @@ pub(crate) fn mask_secrets(url: &str) -> String {
             .get(rest..)
             .and_then(|tail| tail.find(['/', '?', '#']))
             .map_or(out.len(), |i| rest + i);
+        // `user:password@`; a bare `user@` names no secret.
         if let Some(at) = out.get(rest..authority_end).and_then(|a| a.rfind('@')) {
             let userinfo = rest..rest + at;
-            let masked = match out.get(userinfo.clone()).and_then(|u| u.split_once(':')) {
-                Some((user, _)) => format!("{user}:****"),
-                None => "****".to_owned(),
-            };
-            out.replace_range(userinfo, &masked);
+            if let Some((user, _)) = out.get(userinfo.clone()).and_then(|u| u.split_once(':')) {
+                let masked = format!("{user}:****");
+                out.replace_range(userinfo, &masked);
+            }
         }
     }
     if let Some(query) = out.find('?') {
@@ -313,7 +313,7 @@ mod tests {
             mask_secrets("file:/var/lib/gp.journal"),
             "file:/var/lib/gp.journal"
         );
-        assert_eq!(mask_secrets("redis://token@h:1"), "redis://****@h:1");
+        assert_eq!(mask_secrets("redis://app@h:1"), "redis://app@h:1");
     }
 
     #[test]
