@@ -380,3 +380,35 @@ fn recovery_after_an_outage_is_measured() {
     }
     println!("after Redis returned: refresh 200 / verify 200 after {waits:?}");
 }
+
+/// Readiness follows the store: `/readyz` turns 503 within 5 s of Redis going away and 200
+/// again after it returns, while `/healthz` (liveness) stays 200 throughout.
+#[test]
+fn readyz_follows_redis_away_and_back() {
+    let mut cluster = Cluster::new();
+    let node = cluster.node();
+    assert_eq!(node.get("/readyz", &[]).status, 200);
+    cluster.redis.kill();
+    let started = Instant::now();
+    let unready = loop {
+        let reply = node.get("/readyz", &[]);
+        if reply.status == 503 {
+            break reply;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "still ready 5 s after Redis went away"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(unready.json()["status"], "unready");
+    assert_eq!(unready.json()["reason"], "store_unreachable");
+    assert_eq!(unready.header("cache-control"), Some("no-store"));
+    assert_eq!(node.get("/healthz", &[]).status, 200);
+    cluster.redis.restart();
+    assert!(
+        eventually_long(|| node.get("/readyz", &[]).status == 200),
+        "not ready again after Redis returned"
+    );
+    assert_eq!(node.get("/readyz", &[]).json(), json!({"status": "ready"}));
+}
