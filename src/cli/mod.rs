@@ -238,7 +238,40 @@ enum UsersCommand {
         /// Set a new password if the user exists.
         #[arg(long)]
         replace: bool,
+        /// Claims (a JSON object) added to the user's access tokens, e.g. '{"roles":["admin"]}'.
+        #[arg(long, value_name = "JSON")]
+        claims: Option<String>,
     },
+    /// List the users and their claims as JSON lines (never the hashes).
+    List {
+        /// The users file.
+        #[arg(long, value_name = "FILE")]
+        users: PathBuf,
+    },
+    /// Remove a user: they can no longer log in (sessions already open are not ended).
+    Remove(UserArgs),
+    /// Set a new password, read from stdin.
+    Passwd(UserArgs),
+    /// Set the claims added to a user's access tokens (replacing the previous ones; '{}'
+    /// clears them). Registered claims (iss, sub, aud, exp, nbf, iat, jti, sid, cnf) are
+    /// refused.
+    SetClaims {
+        #[command(flatten)]
+        user: UserArgs,
+        /// The claims, a JSON object.
+        #[arg(long, value_name = "JSON")]
+        claims: String,
+    },
+}
+
+#[derive(Debug, Args)]
+struct UserArgs {
+    /// The users file.
+    #[arg(long, value_name = "FILE")]
+    users: PathBuf,
+    /// The username.
+    #[arg(long, value_name = "NAME", allow_hyphen_values = true)]
+    username: String,
 }
 
 #[derive(Debug, Args)]
@@ -474,14 +507,20 @@ fn dispatch(command: Command) -> CliResult {
             }
             serve_with(resolved.cli)
         }
-        Command::Users {
-            command:
-                UsersCommand::Add {
-                    users,
-                    username,
-                    replace,
-                },
-        } => users::add(&users, &username, replace),
+        Command::Users { command } => match command {
+            UsersCommand::Add {
+                users,
+                username,
+                replace,
+                claims,
+            } => users::add(&users, &username, replace, claims.as_deref()),
+            UsersCommand::List { users } => users::list(&users),
+            UsersCommand::Remove(u) => users::remove(&u.users, &u.username),
+            UsersCommand::Passwd(u) => users::passwd(&u.users, &u.username),
+            UsersCommand::SetClaims { user, claims } => {
+                users::set_claims(&user.users, &user.username, &claims)
+            }
+        },
         Command::Inspect { token } => token::inspect(&token),
     }
 }

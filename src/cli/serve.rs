@@ -99,7 +99,7 @@ async fn open_store(url: &str) -> Result<Arc<dyn SessionStore>, Failure> {
 /// Keys and users: from files, or generated for `--demo`.
 struct Identity {
     keyset: Keyset,
-    credentials: Arc<dyn Credentials>,
+    users: Arc<UsersFile>,
     demo_password: Option<String>,
 }
 
@@ -121,7 +121,7 @@ fn identity(args: &ServeArgs) -> Result<Identity, Failure> {
             ))
         }
     };
-    let (credentials, demo_password): (Arc<dyn Credentials>, _) = match (&args.users, args.demo) {
+    let (users, demo_password): (Arc<UsersFile>, _) = match (&args.users, args.demo) {
         (Some(path), _) => (
             Arc::new(UsersFile::load(path).map_err(Failure::usage)?),
             None,
@@ -144,7 +144,7 @@ fn identity(args: &ServeArgs) -> Result<Identity, Failure> {
     };
     Ok(Identity {
         keyset,
-        credentials,
+        users,
         demo_password,
     })
 }
@@ -229,7 +229,7 @@ pub(crate) fn serve(args: ServeArgs) -> CliResult {
 async fn run(args: ServeArgs) -> CliResult {
     let Identity {
         keyset,
-        credentials,
+        users,
         demo_password,
     } = identity(&args)?;
     let store = open_store(&args.store).await?;
@@ -243,6 +243,7 @@ async fn run(args: ServeArgs) -> CliResult {
         .leeway(Duration::from_secs(args.leeway));
     let sessions = Arc::new(SessionManager::new(&keyset, store, config).map_err(Failure::usage)?);
     let policy = RotationPolicy::default();
+    let credentials: Arc<dyn Credentials> = users.clone();
     let mut router = AuthRouter::new(
         sessions.clone(),
         credentials,
@@ -276,7 +277,8 @@ async fn run(args: ServeArgs) -> CliResult {
         );
     }
     // Key reloads (a revoked key stops verifying within seconds) and pruning.
-    let mut maintenance = Maintenance::new(sessions, handle);
+    // Users file reloads (`gatepass users ...` on a running server) likewise.
+    let mut maintenance = Maintenance::new(sessions, handle).users_file(users);
     if let Some(path) = &args.keyset {
         maintenance = maintenance.keyset_file(path, policy);
     }

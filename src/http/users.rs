@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use std::cell::RefCell;
 
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::fs::{read_bounded, write_atomic, FileLock};
+use crate::token::{is_reserved_claim, CustomClaims};
 
 /// Checks a username and password. Implementations may be slow on purpose (password
 /// hashing): the auth router calls them on its password-hashing threads (at most one per
@@ -23,6 +25,14 @@ pub trait Credentials: Send + Sync + fmt::Debug {
     /// about the same time for unknown users as for known ones, so response times do not
     /// reveal which usernames exist.
     fn authenticate(&self, username: &str, password: &str) -> Result<Option<String>, UsersError>;
+
+    /// Custom claims for every access token of `subject`'s sessions (roles, scopes, ...),
+    /// looked up at login. None by default. Registered claims (`iss`, `sub`, `aud`, `exp`,
+    /// `nbf`, `iat`, `jti`, `sid`, `cnf`) are refused at login, whoever returns them.
+    fn claims(&self, subject: &str) -> CustomClaims {
+        let _ = subject;
+        CustomClaims::new()
+    }
 }
 
 /// Why a users file could not be read, changed or checked against.
@@ -39,6 +49,10 @@ pub enum UsersError {
     UnacceptablePassword,
     /// The user exists and replacing was not asked for.
     Exists(String),
+    /// No such user.
+    Unknown(String),
+    /// A user's claims are not a JSON object, or name a registered claim.
+    Claims(String),
     /// Hashing failed (argon2 refused its input).
     Hash(String),
 }
@@ -59,14 +73,16 @@ impl fmt::Display for UsersError {
                 "user {name:?} exists (use --replace to set a new password)"
             ),
             Self::Hash(why) => write!(f, "password hashing failed: {why}"),
+            Self::Unknown(name) => write!(f, "no user {name:?}"),
+            Self::Claims(why) => write!(f, "invalid claims: {why}"),
         }
     }
 }
 
 impl std::error::Error for UsersError {}
 
-/// The users file: `{"users": [{"username": "...", "hash": "$argon2id$..."}]}`, written
-/// atomically with mode 0600.
+/// The users file: `{"users": [{"username": "...", "hash": "$argon2id$...", "claims":
+/// {...}}]}` (`claims` optional), written atomically with mode 0600.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Document {
@@ -78,6 +94,24 @@ struct Document {
 struct Entry {
     username: String,
     hash: String,
+    #[serde(default, skip_serializing_if = "CustomClaims::is_empty")]
+    claims: CustomClaims,
+}
+
+/// One user as the server holds it.
+struct User {
+    hash: String,
+    claims: CustomClaims,
+}
+
+/// A user's claims may not set what the issuer sets.
+fn check_claims(claims: &CustomClaims) -> Result<(), UsersError> {
+    match claims.keys().find(|name| is_reserved_claim(name)) {
+        Some(name) => Err(UsersError::Claims(format!(
+            "\"{name}\" is set by the issuer and cannot be a user's claim"
+        ))),
+        None => Ok(()),
+    }
 }
 
 impl fmt::Debug for Entry {
@@ -131,7 +165,8 @@ pub fn hash_password(password: &str) -> Result<String, UsersError> {
 /// # Ok::<(), gatepass::UsersError>(())
 /// ```
 pub struct UsersFile {
-    users: HashMap<String, String>,
+    /// Replaced whole by [`reload`](Self::reload).
+    users: RwLock<Arc<HashMap<String, User>>>,
     /// Verified against when the user does not exist, so both paths cost one argon2 run.
     dummy: String,
     path: Option<PathBuf>,
@@ -141,7 +176,7 @@ impl fmt::Debug for UsersFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UsersFile")
             .field("path", &self.path)
-            .field("users", &self.users.len())
+            .field("users", &self.len())
             .finish_non_exhaustive()
     }
 }
@@ -168,23 +203,88 @@ fn read_document(path: &Path) -> Result<Document, UsersError> {
         PasswordHash::new(&entry.hash).map_err(|_| {
             UsersError::Format(format!("user {:?} has no valid PHC hash", entry.username))
         })?;
+        check_claims(&entry.claims)
+            .map_err(|e| UsersError::Format(format!("user {:?}: {e}", entry.username)))?;
     }
     Ok(doc)
 }
 
+/// Change the users file at `path` under its lock: read, let `change` edit the document,
+/// write atomically (mode 0600).
+fn edit<T>(
+    path: &Path,
+    change: impl FnOnce(&mut Document) -> Result<T, UsersError>,
+) -> Result<T, UsersError> {
+    let _lock = FileLock::acquire(path).map_err(|e| io(path, &e))?;
+    let mut doc = read_document(path)?;
+    let result = change(&mut doc)?;
+    let mut bytes =
+        serde_json::to_vec_pretty(&doc).map_err(|e| UsersError::Format(e.to_string()))?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes).map_err(|e| io(path, &e))?;
+    Ok(result)
+}
+
+fn find<'a>(doc: &'a mut Document, username: &str) -> Result<&'a mut Entry, UsersError> {
+    doc.users
+        .iter_mut()
+        .find(|e| e.username == username)
+        .ok_or_else(|| UsersError::Unknown(username.to_owned()))
+}
+
 impl UsersFile {
-    fn from_entries(entries: Vec<Entry>, path: Option<PathBuf>) -> Result<Self, UsersError> {
+    fn table(entries: Vec<Entry>) -> Result<HashMap<String, User>, UsersError> {
         let mut users = HashMap::with_capacity(entries.len());
         for entry in entries {
-            if users.insert(entry.username.clone(), entry.hash).is_some() {
+            let user = User {
+                hash: entry.hash,
+                claims: entry.claims,
+            };
+            if users.insert(entry.username.clone(), user).is_some() {
                 return Err(UsersError::Format(format!(
                     "user {:?} appears twice",
                     entry.username
                 )));
             }
         }
+        Ok(users)
+    }
+
+    fn from_entries(entries: Vec<Entry>, path: Option<PathBuf>) -> Result<Self, UsersError> {
+        let users = Self::table(entries)?;
         let dummy = hash_password("gatepass dummy password")?;
-        Ok(Self { users, dummy, path })
+        Ok(Self {
+            users: RwLock::new(Arc::new(users)),
+            dummy,
+            path,
+        })
+    }
+
+    fn current(&self) -> Arc<HashMap<String, User>> {
+        self.users
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Read the file again (a running server picks up `gatepass users` changes this way).
+    /// An invalid file leaves the users as they were and is the error. Users held only in
+    /// memory have nothing to reload.
+    pub fn reload(&self) -> Result<(), UsersError> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let users = Self::table(read_document(path)?.users)?;
+        *self
+            .users
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(users);
+        Ok(())
+    }
+
+    /// The file this set was loaded from, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// Load a users file. A missing file is an empty set of users.
@@ -203,6 +303,7 @@ impl UsersFile {
             entries.push(Entry {
                 username: username.to_owned(),
                 hash: hash_password(password)?,
+                claims: CustomClaims::new(),
             });
         }
         Self::from_entries(entries, None)
@@ -217,53 +318,131 @@ impl UsersFile {
         password: &str,
         replace: bool,
     ) -> Result<bool, UsersError> {
+        Self::add_with_claims(path, username, password, replace, None)
+    }
+
+    /// [`add`](Self::add), also setting the user's claims when `claims` is given (a
+    /// replaced user otherwise keeps theirs). Everything is checked before the file is
+    /// written, in one locked read-modify-write.
+    pub fn add_with_claims(
+        path: impl AsRef<Path>,
+        username: &str,
+        password: &str,
+        replace: bool,
+        claims: Option<CustomClaims>,
+    ) -> Result<bool, UsersError> {
         check_username(username)?;
         check_password(password)?;
-        let path = path.as_ref();
-        let _lock = FileLock::acquire(path).map_err(|e| io(path, &e))?;
-        let mut doc = read_document(path)?;
+        if let Some(claims) = &claims {
+            check_claims(claims)?;
+        }
         let hash = hash_password(password)?;
-        let existed = match doc.users.iter_mut().find(|e| e.username == username) {
-            Some(_) if !replace => return Err(UsersError::Exists(username.to_owned())),
-            Some(entry) => {
-                entry.hash = hash;
-                true
+        edit(path.as_ref(), |doc| {
+            match doc.users.iter_mut().find(|e| e.username == username) {
+                Some(_) if !replace => Err(UsersError::Exists(username.to_owned())),
+                Some(entry) => {
+                    entry.hash = hash;
+                    if let Some(claims) = claims {
+                        entry.claims = claims;
+                    }
+                    Ok(true)
+                }
+                None => {
+                    doc.users.push(Entry {
+                        username: username.to_owned(),
+                        hash,
+                        claims: claims.unwrap_or_default(),
+                    });
+                    Ok(false)
+                }
             }
-            None => {
-                doc.users.push(Entry {
-                    username: username.to_owned(),
-                    hash,
-                });
-                false
-            }
-        };
-        let mut bytes =
-            serde_json::to_vec_pretty(&doc).map_err(|e| UsersError::Format(e.to_string()))?;
-        bytes.push(b'\n');
-        write_atomic(path, &bytes).map_err(|e| io(path, &e))?;
-        Ok(existed)
+        })
+    }
+
+    /// Set a new password for an existing user of the file at `path`.
+    pub fn set_password(
+        path: impl AsRef<Path>,
+        username: &str,
+        password: &str,
+    ) -> Result<(), UsersError> {
+        check_password(password)?;
+        let hash = hash_password(password)?;
+        edit(path.as_ref(), |doc| {
+            find(doc, username)?.hash = hash;
+            Ok(())
+        })
+    }
+
+    /// Remove a user from the file at `path`. Returns whether it existed.
+    pub fn remove(path: impl AsRef<Path>, username: &str) -> Result<bool, UsersError> {
+        edit(path.as_ref(), |doc| {
+            let before = doc.users.len();
+            doc.users.retain(|e| e.username != username);
+            Ok(doc.users.len() != before)
+        })
+    }
+
+    /// Set the custom claims of an existing user of the file at `path` (replacing the
+    /// previous ones; an empty object clears them). Registered claims are refused.
+    ///
+    /// ```no_run
+    /// use gatepass::{CustomClaims, UsersFile};
+    /// let claims: CustomClaims = serde_json::from_str(r#"{"roles": ["admin"], "scope": "orders:read"}"#)?;
+    /// UsersFile::set_claims("users.json", "alice", claims)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_claims(
+        path: impl AsRef<Path>,
+        username: &str,
+        claims: CustomClaims,
+    ) -> Result<(), UsersError> {
+        check_claims(&claims)?;
+        edit(path.as_ref(), |doc| {
+            find(doc, username)?.claims = claims;
+            Ok(())
+        })
+    }
+
+    /// The users of the file at `path` and their claims (never their hashes), sorted by
+    /// username.
+    pub fn list(path: impl AsRef<Path>) -> Result<Vec<(String, CustomClaims)>, UsersError> {
+        let mut users: Vec<(String, CustomClaims)> = read_document(path.as_ref())?
+            .users
+            .into_iter()
+            .map(|e| (e.username, e.claims))
+            .collect();
+        users.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(users)
     }
 
     /// How many users there are.
     pub fn len(&self) -> usize {
-        self.users.len()
+        self.current().len()
     }
 
     /// Whether there are no users.
     pub fn is_empty(&self) -> bool {
-        self.users.is_empty()
+        self.current().is_empty()
     }
 }
 
 impl Credentials for UsersFile {
     fn authenticate(&self, username: &str, password: &str) -> Result<Option<String>, UsersError> {
         let password = Zeroizing::new(password.as_bytes().to_vec());
-        let (hash, known) = match self.users.get(username) {
-            Some(hash) => (hash.as_str(), true),
+        let users = self.current();
+        let (hash, known) = match users.get(username) {
+            Some(user) => (user.hash.as_str(), true),
             None => (self.dummy.as_str(), false),
         };
         let matches = verify(&password, hash);
         Ok((known && matches).then(|| username.to_owned()))
+    }
+
+    fn claims(&self, subject: &str) -> CustomClaims {
+        self.current()
+            .get(subject)
+            .map(|user| user.claims.clone())
+            .unwrap_or_default()
     }
 }
 

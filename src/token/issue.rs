@@ -20,9 +20,14 @@ use crate::keys::SigningKey;
 pub const DEFAULT_ACCESS_TTL: u64 = 300;
 
 /// Claim names the issuer sets itself and that custom claims may not override.
-const RESERVED_CLAIMS: [&str; 9] = [
-    "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "gen",
+const RESERVED_CLAIMS: [&str; 10] = [
+    "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "gen", "cnf",
 ];
+
+/// Whether `name` is a claim the issuer sets itself, so no custom claim may use it.
+pub(crate) fn is_reserved_claim(name: &str) -> bool {
+    RESERVED_CLAIMS.contains(&name)
+}
 
 /// A freshly signed token and the values it carries that callers usually need.
 #[derive(Clone, PartialEq, Eq)]
@@ -225,7 +230,7 @@ impl Issuer {
 }
 
 fn check_custom(name: &str) -> Result<(), IssueError> {
-    if RESERVED_CLAIMS.contains(&name) {
+    if is_reserved_claim(name) {
         return Err(IssueError::ReservedClaim(name.to_owned()));
     }
     Ok(())

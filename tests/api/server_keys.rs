@@ -259,3 +259,71 @@ fn write_atomically(path: &Path, bytes: &[u8]) {
     std::fs::write(&tmp, bytes).unwrap();
     std::fs::rename(&tmp, path).unwrap();
 }
+
+/// The users file's claims reach the access tokens, and `gatepass users` changes reach a
+/// running server without a restart.
+#[test]
+fn a_users_claims_appear_in_their_tokens_and_changes_reach_a_running_server() {
+    let setup = OneKey::new();
+    let users = setup.users.display().to_string();
+    let out = run_str(&[
+        "users",
+        "set-claims",
+        "--users",
+        &users,
+        "--username",
+        "alice",
+        "--claims",
+        r#"{"roles":["admin"],"scope":"orders:read"}"#,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let server = setup.serve();
+    let (access, _) = tokens(&server);
+    let me_reply = me(&server, &access).json();
+    assert_eq!(me_reply["roles"], json!(["admin"]));
+    assert_eq!(me_reply["scope"], "orders:read");
+    assert_eq!(me_reply["sub"], "alice");
+
+    // A new user, and new claims for alice, while the server runs.
+    let out = run(
+        &[
+            "users".into(),
+            "add".into(),
+            "--users".into(),
+            users.clone(),
+            "--username".into(),
+            "bob".into(),
+        ],
+        Some(b"bob's long password\n"),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let out = run_str(&[
+        "users",
+        "set-claims",
+        "--users",
+        &users,
+        "--username",
+        "alice",
+        "--claims",
+        r#"{"roles":["viewer"]}"#,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    // Polled through the log, not by logging in: failed logins would be throttled.
+    let reloads = |server: &Server| server.logs().matches("users_reloaded").count();
+    within_ten_seconds("the users file is reloaded", || reloads(&server) >= 1);
+    let bob = server.json(
+        "/auth/login",
+        &json!({"username": "bob", "password": "bob's long password"}),
+    );
+    assert_eq!(bob.status, 200, "{}", bob.text());
+    let (access, _) = tokens(&server);
+    assert_eq!(me(&server, &access).json()["roles"], json!(["viewer"]));
+    // Removed users cannot log in any more.
+    let out = run_str(&["users", "remove", "--users", &users, "--username", "alice"]);
+    assert!(out.status.success(), "{out:?}");
+    let before = reloads(&server);
+    within_ten_seconds("the users file is reloaded again", || {
+        reloads(&server) > before
+    });
+    assert_eq!(login(&server).status, 401);
+}

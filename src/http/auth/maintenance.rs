@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::AuthHandle;
+use crate::http::UsersFile;
 use crate::jwks::PublishedJwks;
 use crate::keys::{Keyset, RotationPolicy};
 use crate::session::SessionManager;
@@ -43,6 +44,7 @@ pub struct Maintenance {
     sessions: Arc<SessionManager>,
     handle: AuthHandle,
     keyset: Option<(PathBuf, RotationPolicy)>,
+    users: Option<Arc<UsersFile>>,
     reload_every: Duration,
     prune_every: Duration,
 }
@@ -103,6 +105,7 @@ impl Maintenance {
             sessions,
             handle,
             keyset: None,
+            users: None,
             reload_every: Self::DEFAULT_RELOAD_INTERVAL,
             prune_every: Self::DEFAULT_PRUNE_INTERVAL,
         }
@@ -113,6 +116,15 @@ impl Maintenance {
     #[must_use]
     pub fn keyset_file(mut self, path: impl Into<PathBuf>, policy: RotationPolicy) -> Self {
         self.keyset = Some((path.into(), policy));
+        self
+    }
+
+    /// Follow the users file `users` was loaded from: `gatepass users add`, `remove`,
+    /// `passwd` and `set-claims` take effect at the next look (logins in flight finish
+    /// with the users they started with). An invalid file keeps the previous users.
+    #[must_use]
+    pub fn users_file(mut self, users: Arc<UsersFile>) -> Self {
+        self.users = Some(users);
         self
     }
 
@@ -142,6 +154,11 @@ impl Maintenance {
             .keyset
             .as_ref()
             .map(|(path, _)| (path.as_path(), FileVersion::of(path)));
+        let mut users_seen = self
+            .users
+            .as_ref()
+            .and_then(|users| users.path())
+            .map(FileVersion::of);
         let mut reload = tokio::time::interval(self.reload_every);
         let mut prune = tokio::time::interval(self.prune_every);
         reload.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -154,6 +171,9 @@ impl Maintenance {
                 _ = reload.tick() => {
                     if let Some((path, seen)) = follower.as_mut() {
                         self.reload_if_changed(path, seen);
+                    }
+                    if let Some(seen) = users_seen.as_mut() {
+                        self.reload_users_if_changed(seen);
                     }
                 }
                 _ = prune.tick() => self.prune().await,
@@ -171,6 +191,25 @@ impl Maintenance {
         // write of it (a fix) is a new version again.
         *seen = now;
         self.reload_from(path)
+    }
+
+    fn reload_users_if_changed(&self, seen: &mut Option<FileVersion>) {
+        let Some(users) = &self.users else { return };
+        let Some(path) = users.path() else { return };
+        let now = FileVersion::of(path);
+        if now == *seen {
+            return;
+        }
+        *seen = now;
+        match users.reload() {
+            Ok(()) => {
+                tracing::info!(target: "gatepass::users", event = "users_reloaded", users = users.len())
+            }
+            Err(e) => {
+                tracing::error!(target: "gatepass::users", event = "users_reload_failed", error = %e,
+                "keeping the previous users")
+            }
+        }
     }
 
     /// Load the keyset file now and switch to it (what every change of the file triggers).

@@ -91,7 +91,10 @@ pub(crate) async fn login(
         return Err(ApiError::InvalidCredentials);
     };
     state.limiter.succeeded(username, ip);
-    let claims = (state.claims_for)(&subject);
+    // The user's own claims (the users file's `claims`), then the application's hook,
+    // which wins where both name a claim.
+    let mut claims = state.credentials.claims(&subject);
+    claims.extend((state.claims_for)(&subject));
     let pair = state.sessions.login(&subject, claims).await?;
     token_response(&state, &pair)
 }
