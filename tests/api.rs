@@ -54,6 +54,8 @@ mod server_support;
 mod sessions;
 #[path = "api/store_conformance.rs"]
 mod store_conformance;
+#[path = "api/store_measurements.rs"]
+mod store_measurements;
 #[path = "api/vectors.rs"]
 mod vectors;
 #[path = "api/verify_kinds.rs"]

@@ -46,18 +46,22 @@ pub(crate) enum Record {
     },
 }
 
-fn checksum(json: &[u8]) -> String {
-    digest::sha256(json)
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// The first 8 bytes of SHA-256 of `json`, as 16 lowercase hex digits.
+fn checksum(json: &[u8]) -> [u8; 16] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut sum = [0u8; 16];
+    for (pair, byte) in sum.chunks_exact_mut(2).zip(digest::sha256(json)) {
+        let digit = |nibble: u8| HEX.get(usize::from(nibble)).copied().unwrap_or(b'0');
+        pair.copy_from_slice(&[digit(byte >> 4), digit(byte & 0xf)]);
+    }
+    sum
 }
 
 /// Encode one record as a journal line.
 pub(crate) fn encode(record: &Record) -> Vec<u8> {
     let json = serde_json::to_vec(record).unwrap_or_default();
-    let mut line = checksum(&json).into_bytes();
+    let mut line = Vec::with_capacity(json.len() + 18);
+    line.extend_from_slice(&checksum(&json));
     line.push(b' ');
     line.extend_from_slice(&json);
     line.push(b'\n');
@@ -106,7 +110,7 @@ impl From<io::Error> for ReadError {
 fn decode_line(line: &[u8]) -> Option<Record> {
     let (sum, json) = line.split_at_checked(16)?;
     let json = json.strip_prefix(b" ")?;
-    if std::str::from_utf8(sum).ok()? != checksum(json) {
+    if sum != checksum(json) {
         return None;
     }
     serde_json::from_slice(json).ok()

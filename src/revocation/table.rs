@@ -38,12 +38,15 @@ impl SessionTable {
     }
 
     pub(crate) fn upsert(&mut self, record: SessionRecord) {
-        if !self.sessions.contains_key(&record.sid) {
-            self.by_subject
-                .entry(record.sub.clone())
-                .or_default()
-                .push(record.sid.clone());
+        // A rotation (most of a journal's records) replaces the record in place.
+        if let Some(slot) = self.sessions.get_mut(&record.sid) {
+            *slot = record;
+            return;
         }
+        self.by_subject
+            .entry(record.sub.clone())
+            .or_default()
+            .push(record.sid.clone());
         self.sessions.insert(record.sid.clone(), record);
     }
 

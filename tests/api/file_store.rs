@@ -163,12 +163,28 @@ fn serve_refuses_a_damaged_journal_with_exit_2_and_a_recovery_hint() {
     let last = bytes.len() - 2;
     bytes[last] ^= 0x01;
     std::fs::write(&path, &bytes).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_gatepass"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatepass"))
         .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--store"])
         .arg(format!("file:{}", path.display()))
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    // It must exit at once; a server that started anyway is stopped and reported.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "the server started on a damaged journal: {}",
+                String::from_utf8_lossy(&output.stdout)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(output.stdout.is_empty(), "the server started");
