@@ -683,9 +683,16 @@ impl FileStore {
             let live =
                 write_live(&shared.table(), &shared.list, &mut io::sink()).map_err(|e| io(&e))?;
             if len > live.saturating_mul(COMPACT_RATIO) {
-                writer.compact()?;
-                tracing::info!(event = "journal_compacted_at_open", path = %path.display(),
-                    bytes_before = len, bytes_after = writer.len);
+                match writer.compact() {
+                    Ok(()) => tracing::info!(event = "journal_compacted_at_open",
+                        path = %path.display(), bytes_before = len, bytes_after = writer.len),
+                    // The journal itself is fine (a full disk, say): start on it as it is,
+                    // unless the compacted file replaced it and could not be reopened.
+                    Err(e) if !writer.failed => tracing::warn!(
+                        event = "journal_compaction_failed", path = %path.display(), error = %e,
+                        "starting on the uncompacted journal"),
+                    Err(e) => return Err(e),
+                }
             }
         }
         let (jobs, queue) = mpsc::channel();
