@@ -45,8 +45,8 @@ const MAX_BATCH_BYTES: usize = 4 << 20;
 /// Session ids per logout-everywhere record, so that every record stays far below
 /// [`MAX_RECORD_BYTES`] however many sessions a subject has.
 const SIDS_PER_RECORD: usize = 10_000;
-/// Read buffer for replay.
-const READ_BUFFER: usize = 1 << 16;
+/// Buffer size for streaming the journal in (replay) and out (compaction).
+const IO_BUFFER: usize = 1 << 16;
 
 /// Runs on the writer thread just before each journal sync (tests make syncs slow).
 #[cfg(test)]
@@ -181,10 +181,7 @@ fn load(
     table: &mut SessionTable,
     list: &RevocationList,
 ) -> Result<Loaded, StoreError> {
-    let mut reader = Reader::new(
-        BufReader::with_capacity(READ_BUFFER, file),
-        MAX_RECORD_BYTES,
-    );
+    let mut reader = Reader::new(BufReader::with_capacity(IO_BUFFER, file), MAX_RECORD_BYTES);
     let mut records = 0;
     loop {
         match reader.next_record() {
@@ -557,7 +554,7 @@ impl Writer {
     fn compact(&mut self) -> Result<(), StoreError> {
         let tmp = temp_path(&self.path).map_err(|e| io(&e))?;
         let written = (|| -> io::Result<u64> {
-            let mut out = BufWriter::with_capacity(READ_BUFFER, private_options().open(&tmp)?);
+            let mut out = BufWriter::with_capacity(IO_BUFFER, private_options().open(&tmp)?);
             let written = write_live(&self.shared.table(), &self.shared.list, &mut out)?;
             let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
             file.sync_all()?;
