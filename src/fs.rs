@@ -1,5 +1,6 @@
 //! Small filesystem helpers shared by the keyset file and the revocation journal:
-//! bounded reads, atomic replacement, and an exclusive lock file.
+//! bounded reads, atomic replacement (and clean-up after an interrupted one), and an
+//! exclusive lock file.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read as _, Write as _};
@@ -44,10 +45,9 @@ pub(crate) fn sync_dir(path: &Path) {
     }
 }
 
-/// Replace `path` with `bytes` atomically: a new 0600 file in the same directory,
-/// fsynced, renamed over `path`, then the directory fsynced. A crash leaves the old file
-/// or the new one, never a mix.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+/// A fresh temporary name beside `path`: `.<name>.<12 hex digits>.tmp`, in the same
+/// directory so that a rename over `path` is atomic.
+pub(crate) fn temp_path(path: &Path) -> io::Result<PathBuf> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -57,7 +57,43 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .iter()
         .map(|x| format!("{x:02x}"))
         .collect();
-    let tmp = parent_dir(path).join(format!(".{name}.{suffix}.tmp"));
+    Ok(parent_dir(path).join(format!(".{name}.{suffix}.tmp")))
+}
+
+/// Remove the temporary files [`temp_path`] names for `path` that an interrupted
+/// replacement left behind; returns what was removed. Only names of exactly that shape
+/// are touched: never `path` itself nor any other file beside it. The caller must hold
+/// the lock that keeps anyone else from replacing `path` meanwhile.
+pub(crate) fn remove_stale_temps(path: &Path) -> io::Result<Vec<PathBuf>> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let prefix = format!(".{name}.");
+    let mut removed = Vec::new();
+    for entry in fs::read_dir(parent_dir(path))? {
+        let entry = entry?;
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else {
+            continue;
+        };
+        let is_temp = file_name
+            .strip_prefix(prefix.as_str())
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .is_some_and(|hex| hex.len() == 12 && hex.bytes().all(|b| b.is_ascii_hexdigit()));
+        if is_temp && entry.file_type().is_ok_and(|t| t.is_file()) {
+            fs::remove_file(entry.path())?;
+            removed.push(entry.path());
+        }
+    }
+    Ok(removed)
+}
+
+/// Replace `path` with `bytes` atomically: a new 0600 file in the same directory,
+/// fsynced, renamed over `path`, then the directory fsynced. A crash leaves the old file
+/// or the new one, never a mix.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = temp_path(path)?;
     let result = (|| {
         let mut file = private_options().open(&tmp)?;
         file.write_all(bytes)?;

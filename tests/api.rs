@@ -71,6 +71,8 @@ mod server_support;
 mod sessions;
 #[path = "api/store_conformance.rs"]
 mod store_conformance;
+#[path = "api/store_measurements.rs"]
+mod store_measurements;
 #[cfg(feature = "axum")]
 #[path = "api/typed_claims.rs"]
 mod typed_claims;

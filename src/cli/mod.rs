@@ -5,6 +5,7 @@ mod keys;
 mod output;
 mod revoke;
 mod serve;
+mod store;
 mod token;
 mod users;
 
@@ -90,6 +91,11 @@ enum Command {
     Revoke(RevokeCli),
     /// Run the auth server (CONTRACT §5).
     Serve(ServeCli),
+    /// Maintain a session store offline (`store compact --store file:PATH`).
+    Store {
+        #[command(subcommand)]
+        command: store::StoreCommand,
+    },
     /// Manage the users file of the auth server.
     Users {
         #[command(subcommand)]
@@ -522,6 +528,7 @@ fn dispatch(command: Command) -> CliResult {
             }
         },
         Command::Inspect { token } => token::inspect(&token),
+        Command::Store { command } => store::run(command),
     }
 }
 

@@ -130,16 +130,22 @@ pub(crate) fn human_time(secs: Option<u64>) -> String {
         .unwrap_or_else(|| secs.to_string())
 }
 
-/// Drive a store future to completion. The durable file store answers without waiting on
-/// anything, so polling with a no-op waker finishes; a pending future would be a bug, and
-/// yielding keeps that from spinning a core hot.
+/// Drive a store future to completion on this thread. The durable file store answers
+/// from its journal writer thread once a change is fsynced: park until it wakes us.
 pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
     let mut future = std::pin::pin!(future);
-    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut context = std::task::Context::from_waker(&waker);
     loop {
         if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut context) {
             return value;
         }
-        std::thread::yield_now();
+        std::thread::park();
     }
 }

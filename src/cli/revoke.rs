@@ -36,7 +36,7 @@ fn open(path: &Path) -> Result<FileStore, Failure> {
         // The CLI has no log subscriber: say it on stderr, a human message.
         let _ = writeln!(
             std::io::stderr().lock(),
-            "warning: {}: cut {} bytes of an incomplete or damaged last record (kept in {})",
+            "warning: {}: cut {} bytes of an unterminated last record (kept in {})",
             path.display(),
             torn.bytes,
             torn.moved_to.display()

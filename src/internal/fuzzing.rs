@@ -53,15 +53,10 @@ use crate::{
     VerifyError, MAX_TOKEN_BYTES,
 };
 
-/// Run a future that never waits (an in-process store, a layer over a ready service) to
-/// completion on this thread.
+/// Run an in-process future (a store, whose file journal answers from its writer thread;
+/// a layer over a ready service) to completion on this thread.
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-    match future.as_mut().poll(&mut context) {
-        std::task::Poll::Ready(output) => output,
-        std::task::Poll::Pending => panic!("an in-process future is pending"),
-    }
+    crate::revocation::block_on(future)
 }
 
 /// A verification result reduced to comparable data: the header and the claims as JSON.

@@ -207,8 +207,9 @@ impl RevocationList {
         entries
             .subjects
             .retain(|_, c| c.until.is_none_or(|until| until > now));
-        entries.tokens.shrink_to_fit();
-        entries.sessions.shrink_to_fit();
+        shrink(&mut entries.tokens);
+        shrink(&mut entries.sessions);
+        shrink(&mut entries.subjects);
         before - (entries.tokens.len() + entries.sessions.len() + entries.subjects.len())
     }
 
@@ -250,6 +251,18 @@ impl RevocationList {
         entries.tokens = snapshot.tokens.into_iter().map(boxed).collect();
         entries.sessions = snapshot.sessions.into_iter().map(boxed).collect();
         entries.subjects = snapshot.subjects.into_iter().map(boxed).collect();
+    }
+}
+
+/// Maps smaller than this are never shrunk: not worth a rehash.
+const MIN_SHRINK_CAPACITY: usize = 1024;
+
+/// Give back most of a map's slots once it is under a quarter full (a large prune), so
+/// memory follows the live entries; room for twice what is left keeps a list that refills
+/// from rehashing at every prune.
+fn shrink<V>(map: &mut Map<V>) {
+    if map.capacity() > MIN_SHRINK_CAPACITY && map.len() < map.capacity() / 4 {
+        map.shrink_to(map.len().saturating_mul(2));
     }
 }
 
@@ -340,6 +353,36 @@ mod tests {
                 sessions: 0,
                 subjects: 1
             }
+        );
+    }
+
+    #[test]
+    fn a_large_prune_gives_the_maps_memory_back() {
+        let list = RevocationList::new();
+        for i in 0..100_000u64 {
+            let until = if i < 10 { 1000 } else { 50 };
+            list.revoke_token(&format!("j{i}"), until);
+            list.revoke_session(&format!("s{i}"), until);
+            list.revoke_subject(&format!("u{i}"), 1, Some(until));
+        }
+        let capacity = |list: &RevocationList| {
+            let entries = list.read();
+            [
+                entries.tokens.capacity(),
+                entries.sessions.capacity(),
+                entries.subjects.capacity(),
+            ]
+        };
+        assert!(capacity(&list).iter().all(|&c| c >= 100_000));
+        assert_eq!(list.prune(50), 3 * 99_990);
+        let after = capacity(&list);
+        assert!(
+            after.iter().all(|&c| c <= MIN_SHRINK_CAPACITY),
+            "capacity after the prune: {after:?}"
+        );
+        assert_eq!(
+            list.check(&RevocationQuery::new("j3", None, "x", 0)),
+            Some(Revoked::Token)
         );
     }
 }

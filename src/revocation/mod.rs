@@ -10,6 +10,7 @@ mod list;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+mod reply;
 mod store;
 mod table;
 
@@ -21,6 +22,8 @@ pub use list::{
     SubjectCutoff, ViewHealth,
 };
 pub use memory::MemoryStore;
+/// For the fuzz targets, which drive store futures without an async runtime.
+pub(crate) use reply::block_on;
 pub use store::{
     ConsumeOutcome, ConsumeRequest, EndReason, GraceRecord, IssuedPair, PruneReport, SessionRecord,
     SessionStore, StoreError, StoreFuture, StoreReadiness,

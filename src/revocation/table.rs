@@ -38,12 +38,15 @@ impl SessionTable {
     }
 
     pub(crate) fn upsert(&mut self, record: SessionRecord) {
-        if !self.sessions.contains_key(&record.sid) {
-            self.by_subject
-                .entry(record.sub.clone())
-                .or_default()
-                .push(record.sid.clone());
+        // A rotation (most of a journal's records) replaces the record in place.
+        if let Some(slot) = self.sessions.get_mut(&record.sid) {
+            *slot = record;
+            return;
         }
+        self.by_subject
+            .entry(record.sub.clone())
+            .or_default()
+            .push(record.sid.clone());
         self.sessions.insert(record.sid.clone(), record);
     }
 
@@ -62,56 +65,9 @@ impl SessionTable {
         self.by_subject.get(sub).cloned().unwrap_or_default()
     }
 
-    /// Decide a refresh attempt. Pure with respect to the outside world: the caller
-    /// journals and applies the returned [`Change`].
+    /// Decide a refresh attempt against this table (see [`decide`]).
     pub(crate) fn decide(&self, request: &ConsumeRequest) -> (ConsumeOutcome, Change) {
-        let Some(record) = self.sessions.get(&request.sid) else {
-            return (ConsumeOutcome::Unknown, Change::None);
-        };
-        let now = request.now;
-        let ended = |reason| {
-            (
-                if reason == EndReason::Reuse {
-                    ConsumeOutcome::Reused
-                } else {
-                    ConsumeOutcome::Ended(reason)
-                },
-                Change::Ended {
-                    sid: record.sid.clone(),
-                    reason,
-                },
-            )
-        };
-        if now >= record.expires_at {
-            return ended(EndReason::AbsoluteTimeout);
-        }
-        let is_current = request.gen == record.gen && request.jti == record.refresh_jti;
-        if is_current {
-            if now >= record.last_used_at.saturating_add(record.idle_timeout) {
-                return ended(EndReason::IdleTimeout);
-            }
-            let mut next = record.clone();
-            next.gen = record.gen.saturating_add(1);
-            next.refresh_jti = request.next_jti.clone();
-            next.last_used_at = now;
-            next.grace = (request.grace > 0).then(|| GraceRecord {
-                parent_jti: request.jti.clone(),
-                rotated_at: now,
-                until: now.saturating_add(request.grace),
-                successor: request.next.clone(),
-            });
-            return (ConsumeOutcome::Rotated, Change::Updated(next));
-        }
-        // Only the direct parent, only within the window, gets the already-issued answer.
-        if let Some(grace) = &record.grace {
-            if request.gen.saturating_add(1) == record.gen
-                && request.jti == grace.parent_jti
-                && now < grace.until
-            {
-                return (ConsumeOutcome::Grace(grace.successor.clone()), Change::None);
-            }
-        }
-        ended(EndReason::Reuse)
+        decide(self.sessions.get(&request.sid), request)
     }
 
     /// Remove sessions that have ended on their own by `now`; returns them.
@@ -128,9 +84,83 @@ impl SessionTable {
                 record.grace = None;
             }
         }
-        self.sessions.shrink_to_fit();
+        shrink(&mut self.sessions);
+        shrink(&mut self.by_subject);
         removed
     }
+
+    /// Allocated slots of the two maps (for tests of shrinking).
+    #[cfg(test)]
+    fn capacity(&self) -> (usize, usize) {
+        (self.sessions.capacity(), self.by_subject.capacity())
+    }
+}
+
+/// Maps smaller than this are never shrunk: not worth a rehash.
+const MIN_SHRINK_CAPACITY: usize = 1024;
+
+/// Give back most of a map's slots once it is under a quarter full (a large prune), so
+/// memory follows the live state; leaving room for twice what is left keeps a table that
+/// refills from rehashing at every prune.
+fn shrink<K: Eq + std::hash::Hash, V>(map: &mut HashMap<K, V>) {
+    if map.capacity() > MIN_SHRINK_CAPACITY && map.len() < map.capacity() / 4 {
+        map.shrink_to(map.len().saturating_mul(2));
+    }
+}
+
+/// Decide a refresh attempt given the session's current record. Pure with respect to the
+/// outside world: the caller journals and applies the returned [`Change`].
+pub(crate) fn decide(
+    record: Option<&SessionRecord>,
+    request: &ConsumeRequest,
+) -> (ConsumeOutcome, Change) {
+    let Some(record) = record else {
+        return (ConsumeOutcome::Unknown, Change::None);
+    };
+    let now = request.now;
+    let ended = |reason| {
+        (
+            if reason == EndReason::Reuse {
+                ConsumeOutcome::Reused
+            } else {
+                ConsumeOutcome::Ended(reason)
+            },
+            Change::Ended {
+                sid: record.sid.clone(),
+                reason,
+            },
+        )
+    };
+    if now >= record.expires_at {
+        return ended(EndReason::AbsoluteTimeout);
+    }
+    let is_current = request.gen == record.gen && request.jti == record.refresh_jti;
+    if is_current {
+        if now >= record.last_used_at.saturating_add(record.idle_timeout) {
+            return ended(EndReason::IdleTimeout);
+        }
+        let mut next = record.clone();
+        next.gen = record.gen.saturating_add(1);
+        next.refresh_jti = request.next_jti.clone();
+        next.last_used_at = now;
+        next.grace = (request.grace > 0).then(|| GraceRecord {
+            parent_jti: request.jti.clone(),
+            rotated_at: now,
+            until: now.saturating_add(request.grace),
+            successor: request.next.clone(),
+        });
+        return (ConsumeOutcome::Rotated, Change::Updated(next));
+    }
+    // Only the direct parent, only within the window, gets the already-issued answer.
+    if let Some(grace) = &record.grace {
+        if request.gen.saturating_add(1) == record.gen
+            && request.jti == grace.parent_jti
+            && now < grace.until
+        {
+            return (ConsumeOutcome::Grace(grace.successor.clone()), Change::None);
+        }
+    }
+    ended(EndReason::Reuse)
 }
 
 #[cfg(test)]
@@ -227,5 +257,45 @@ mod tests {
             apply(&mut t, change);
         }
         panic!("the absolute timeout never fired");
+    }
+
+    #[test]
+    fn a_large_prune_gives_the_maps_memory_back() {
+        let mut t = SessionTable::default();
+        for i in 0..100_000u64 {
+            // Ten live sessions; the rest end at 50.
+            let lifetime = if i < 10 { 1000 } else { 50 };
+            t.upsert(SessionRecord::new(
+                format!("s{i}"),
+                format!("u{i}"),
+                "j".into(),
+                0,
+                lifetime,
+                lifetime,
+            ));
+        }
+        let (sessions, subjects) = t.capacity();
+        assert!(sessions >= 100_000 && subjects >= 100_000);
+        assert_eq!(t.expire(50).len(), 99_990);
+        assert_eq!(t.len(), 10);
+        let (sessions, subjects) = t.capacity();
+        assert!(
+            sessions <= MIN_SHRINK_CAPACITY && subjects <= MIN_SHRINK_CAPACITY,
+            "capacity after the prune: {sessions}, {subjects}"
+        );
+        // A small prune of a well-filled table does not rehash it.
+        for i in 0..4000u64 {
+            t.upsert(SessionRecord::new(
+                format!("n{i}"),
+                "v".into(),
+                "j".into(),
+                0,
+                2000,
+                2000,
+            ));
+        }
+        let before = t.capacity().0;
+        t.expire(50);
+        assert_eq!(t.capacity().0, before);
     }
 }

@@ -81,8 +81,10 @@ fn revoke_usage_errors_exit_2() {
     );
 }
 
-/// Found by review: a damaged last record was cut silently by `gatepass revoke` (the CLI
-/// has no log subscriber). It now says so on stderr and keeps the bytes beside the journal.
+/// Found by review: a cut tail was cut silently by `gatepass revoke` (the CLI has no log
+/// subscriber). It now says so on stderr and keeps the bytes beside the journal. Only an
+/// unterminated last record is cut: a complete one that is damaged is refused (exit 2),
+/// since cutting it would undo a revocation.
 #[test]
 fn a_cut_tail_is_reported_on_stderr_and_kept() {
     let dir = tempfile::tempdir().unwrap();
@@ -96,6 +98,21 @@ fn a_cut_tail_is_reported_on_stderr_and_kept() {
         .success());
     let text = std::fs::read_to_string(journal).unwrap();
     std::fs::write(journal, text.replacen("second", "secand", 1)).unwrap();
+    let out = revoke(journal, &["--jti", "third", "--exp", "4000000000"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("damaged") && stderr.contains("truncate -s"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(journal).unwrap(),
+        text.replacen("second", "secand", 1)
+    );
+
+    // The second record's append, interrupted before its newline: cut and kept.
+    let torn = &text[..text.len() - 5];
+    std::fs::write(journal, torn).unwrap();
     let out = revoke(journal, &["--jti", "third", "--exp", "4000000000"]);
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -111,5 +128,5 @@ fn a_cut_tail_is_reported_on_stderr_and_kept() {
     assert_eq!(kept.len(), 1);
     assert!(std::fs::read_to_string(kept[0].path())
         .unwrap()
-        .contains("secand"));
+        .contains("second"));
 }

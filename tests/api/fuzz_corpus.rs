@@ -164,7 +164,7 @@ regression!(
     "duplicate-after-invalid-value-is-invalid-value"
 );
 regression!(
-    an_unterminated_record_after_a_bad_line_is_a_torn_tail,
+    a_bad_line_before_an_unterminated_record_is_corruption_whole_or_cut,
     "revocation_journal",
     "unterminated-record-after-bad-line-is-corruption"
 );

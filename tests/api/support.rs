@@ -238,15 +238,23 @@ pub fn exists(path: &Path) -> bool {
     path.exists()
 }
 
-/// Run a future to completion on this thread. The memory and file stores answer
-/// immediately; anything else is polled again after a yield.
+/// Run a future to completion on this thread. The memory store answers immediately, the
+/// file store from its writer thread (which wakes this one); anything else is polled
+/// again at least every millisecond.
 pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
     let mut future = std::pin::pin!(future);
-    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut context = std::task::Context::from_waker(&waker);
     loop {
         if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut context) {
             return value;
         }
-        std::thread::yield_now();
+        std::thread::park_timeout(std::time::Duration::from_millis(1));
     }
 }

@@ -24,12 +24,12 @@ const APPENDED_JTI: &str = "gatepass-fuzz-appended";
 ///
 /// Asserts: no panic; `replay` gives the verdict of a model of the documented format (a
 /// line is a record if it is complete, 16 lowercase hex digits of SHA-256, a space and a
-/// record's JSON; the first bad or incomplete line is a torn tail if no complete record
-/// follows it, else corruption at its offset); **prefix closure**: every prefix of a
-/// journal that replays replays too, to exactly the records whose lines it holds in full, so
-/// a torn tail never un-revokes an earlier record; valid records followed by any garbage
-/// keep every record (and garbage ending in a line followed by a record is corruption at
-/// the garbage); `FileStore::open` refuses exactly the corrupt journals, cuts a torn tail
+/// record's JSON; an unterminated last line is a torn tail; the first complete line that is
+/// not a record is corruption at its offset, wherever it is); **prefix closure**: every
+/// prefix of a journal that replays replays too, to exactly the records whose lines it
+/// holds in full, so a torn tail never un-revokes an earlier record; valid records followed
+/// by unterminated garbage keep every record, while garbage holding a complete line is
+/// corruption at the garbage; `FileStore::open` refuses exactly the corrupt journals, cuts a torn tail
 /// off the file, revokes every token, session and subject the records revoke and keeps the
 /// sessions they leave live; `read_revocations` agrees; and a record appended after opening
 /// is replayed after the old ones when the file is opened again.
@@ -50,7 +50,7 @@ fn check(bytes: &[u8]) {
             assert_eq!(replay.valid_len, model.valid_len, "replay's valid length");
             assert_eq!(replay.torn_tail, model.torn_tail, "replay's torn tail");
         }
-        (Err(corruption), Err(offset)) => assert_eq!(corruption.offset, *offset),
+        (Err(corruption), Err(offset)) => assert_eq!(corruption.offset, *offset as u64),
         _ => panic!("replay says {replayed:?}, the journal format says {model:?}"),
     }
     let Ok(whole) = model else {
@@ -90,8 +90,8 @@ fn record(line: &[u8]) -> Option<Record> {
 }
 
 /// The model: complete lines only (an unterminated last line is a write that never
-/// finished, never a record); records up to the first bad line; that line is a torn tail
-/// if no complete record follows it anywhere, else corruption at its offset.
+/// finished, never a record: a torn tail); records up to the first complete line that is
+/// not a record, which is corruption at its offset (damage after the write, even last).
 fn model(bytes: &[u8]) -> Result<Model, usize> {
     let mut lines = Vec::new();
     let mut start = 0;
@@ -103,7 +103,7 @@ fn model(bytes: &[u8]) -> Result<Model, usize> {
                 start += len + 1;
             }
             None => {
-                lines.push((start, None, bytes.len()));
+                lines.push((start, None, usize::MAX));
                 break;
             }
         }
@@ -114,20 +114,19 @@ fn model(bytes: &[u8]) -> Result<Model, usize> {
         valid_len: 0,
         torn_tail: false,
     };
-    for (index, (start, record, end)) in lines.iter().enumerate() {
+    for (start, record, end) in &lines {
         match record {
             Some(record) => {
                 model.records.push(record.clone());
                 model.ends.push(*end);
                 model.valid_len = *end;
             }
-            None => {
-                if lines[index + 1..].iter().any(|(_, r, _)| r.is_some()) {
-                    return Err(*start);
-                }
+            // The unterminated last line (its end is marked `usize::MAX`).
+            None if *end == usize::MAX => {
                 model.torn_tail = true;
                 break;
             }
+            None => return Err(*start),
         }
     }
     Ok(model)
@@ -167,8 +166,9 @@ fn check_prefixes(bytes: &[u8], whole: &Model) {
     }
 }
 
-/// Valid records then garbage (no line of which is a record) keep every record; garbage
-/// ending in a newline and followed by a record is corruption, reported at the garbage.
+/// Valid records then unterminated garbage keep every record (a torn tail); garbage that
+/// holds a complete line (none of which is a record) is corruption, reported at the
+/// garbage, whatever follows it.
 fn check_garbage_tail(bytes: &[u8], whole: &Model) {
     let valid = &bytes[..whole.valid_len];
     let mut garbage: Vec<u8> = bytes[whole.valid_len..].to_vec();
@@ -185,17 +185,23 @@ fn check_garbage_tail(bytes: &[u8], whole: &Model) {
     }
     let mut journal = valid.to_vec();
     journal.extend_from_slice(&garbage);
-    let replay = journal::replay(&journal)
-        .unwrap_or_else(|c| panic!("garbage after valid records is corruption at {}", c.offset));
+    if garbage.contains(&b'\n') {
+        let corruption = journal::replay(&journal).expect_err("a complete garbage line");
+        assert_eq!(corruption.offset, valid.len() as u64);
+        journal.extend(journal::encode(&appended()));
+        let corruption = journal::replay(&journal).expect_err("a record after garbage");
+        assert_eq!(corruption.offset, valid.len() as u64);
+        return;
+    }
+    let replay = journal::replay(&journal).unwrap_or_else(|c| {
+        panic!(
+            "unterminated garbage after valid records is corruption at {}",
+            c.offset
+        )
+    });
     assert_eq!(replay.records, whole.records, "garbage lost a record");
     assert_eq!(replay.valid_len, valid.len());
     assert!(replay.torn_tail);
-
-    if garbage.ends_with(b"\n") {
-        journal.extend(journal::encode(&appended()));
-        let corruption = journal::replay(&journal).expect_err("a record after garbage");
-        assert_eq!(corruption.offset, valid.len());
-    }
 }
 
 fn appended() -> Record {
