@@ -92,7 +92,9 @@ pub use revocation::{
 };
 // The shared Redis store (feature `redis`).
 #[cfg(feature = "redis")]
-pub use revocation::{RedisOptions, RedisStore, StalePolicy};
+pub use revocation::StalePolicy;
+#[cfg(feature = "redis")]
+pub use revocation::{RedisOptions, RedisStore};
 
 // Sessions: login, rotation, reuse detection, timeouts, logout.
 pub use session::{SessionConfig, SessionManager, SessionSetupError, TokenPair};

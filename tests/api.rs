@@ -57,6 +57,9 @@ mod server_support;
 mod sessions;
 #[path = "api/store_conformance.rs"]
 mod store_conformance;
+#[allow(dead_code)]
+#[path = "api/tcp_proxy.rs"]
+mod tcp_proxy;
 #[path = "api/vectors.rs"]
 mod vectors;
 #[path = "api/verify_kinds.rs"]

@@ -1,5 +1,6 @@
 //! The session table and its rotation state machine, shared by every in-process store
-//! (memory, file, and the Redis store's tests): one function decides every refresh.
+//! (memory, file, and the Redis store's tests): one function decides every refresh (the
+//! PostgreSQL store runs it too, on the row it holds locked).
 
 use std::collections::HashMap;
 
@@ -65,53 +66,7 @@ impl SessionTable {
     /// Decide a refresh attempt. Pure with respect to the outside world: the caller
     /// journals and applies the returned [`Change`].
     pub(crate) fn decide(&self, request: &ConsumeRequest) -> (ConsumeOutcome, Change) {
-        let Some(record) = self.sessions.get(&request.sid) else {
-            return (ConsumeOutcome::Unknown, Change::None);
-        };
-        let now = request.now;
-        let ended = |reason| {
-            (
-                if reason == EndReason::Reuse {
-                    ConsumeOutcome::Reused
-                } else {
-                    ConsumeOutcome::Ended(reason)
-                },
-                Change::Ended {
-                    sid: record.sid.clone(),
-                    reason,
-                },
-            )
-        };
-        if now >= record.expires_at {
-            return ended(EndReason::AbsoluteTimeout);
-        }
-        let is_current = request.gen == record.gen && request.jti == record.refresh_jti;
-        if is_current {
-            if now >= record.last_used_at.saturating_add(record.idle_timeout) {
-                return ended(EndReason::IdleTimeout);
-            }
-            let mut next = record.clone();
-            next.gen = record.gen.saturating_add(1);
-            next.refresh_jti = request.next_jti.clone();
-            next.last_used_at = now;
-            next.grace = (request.grace > 0).then(|| GraceRecord {
-                parent_jti: request.jti.clone(),
-                rotated_at: now,
-                until: now.saturating_add(request.grace),
-                successor: request.next.clone(),
-            });
-            return (ConsumeOutcome::Rotated, Change::Updated(next));
-        }
-        // Only the direct parent, only within the window, gets the already-issued answer.
-        if let Some(grace) = &record.grace {
-            if request.gen.saturating_add(1) == record.gen
-                && request.jti == grace.parent_jti
-                && now < grace.until
-            {
-                return (ConsumeOutcome::Grace(grace.successor.clone()), Change::None);
-            }
-        }
-        ended(EndReason::Reuse)
+        decide(self.sessions.get(&request.sid), request)
     }
 
     /// Remove sessions that have ended on their own by `now`; returns them.
@@ -131,6 +86,62 @@ impl SessionTable {
         self.sessions.shrink_to_fit();
         removed
     }
+}
+
+/// Decide a refresh attempt against the session's record (`None`: the store does not know
+/// it). The one rotation state machine: the in-process stores call it through
+/// [`SessionTable::decide`], the PostgreSQL store on the row it holds locked.
+pub(crate) fn decide(
+    record: Option<&SessionRecord>,
+    request: &ConsumeRequest,
+) -> (ConsumeOutcome, Change) {
+    let Some(record) = record else {
+        return (ConsumeOutcome::Unknown, Change::None);
+    };
+    let now = request.now;
+    let ended = |reason| {
+        (
+            if reason == EndReason::Reuse {
+                ConsumeOutcome::Reused
+            } else {
+                ConsumeOutcome::Ended(reason)
+            },
+            Change::Ended {
+                sid: record.sid.clone(),
+                reason,
+            },
+        )
+    };
+    if now >= record.expires_at {
+        return ended(EndReason::AbsoluteTimeout);
+    }
+    let is_current = request.gen == record.gen && request.jti == record.refresh_jti;
+    if is_current {
+        if now >= record.last_used_at.saturating_add(record.idle_timeout) {
+            return ended(EndReason::IdleTimeout);
+        }
+        let mut next = record.clone();
+        next.gen = record.gen.saturating_add(1);
+        next.refresh_jti = request.next_jti.clone();
+        next.last_used_at = now;
+        next.grace = (request.grace > 0).then(|| GraceRecord {
+            parent_jti: request.jti.clone(),
+            rotated_at: now,
+            until: now.saturating_add(request.grace),
+            successor: request.next.clone(),
+        });
+        return (ConsumeOutcome::Rotated, Change::Updated(next));
+    }
+    // Only the direct parent, only within the window, gets the already-issued answer.
+    if let Some(grace) = &record.grace {
+        if request.gen.saturating_add(1) == record.gen
+            && request.jti == grace.parent_jti
+            && now < grace.until
+        {
+            return (ConsumeOutcome::Grace(grace.successor.clone()), Change::None);
+        }
+    }
+    ended(EndReason::Reuse)
 }
 
 #[cfg(test)]
