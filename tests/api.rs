@@ -36,6 +36,9 @@ mod jwks;
 mod keys;
 #[path = "api/log_capture.rs"]
 mod log_capture;
+#[cfg(feature = "postgres")]
+#[path = "api/postgres_store.rs"]
+mod postgres_store;
 #[cfg(feature = "redis")]
 #[path = "api/redis_store.rs"]
 mod redis_store;
@@ -47,6 +50,9 @@ mod server;
 #[cfg(feature = "cli")]
 #[path = "api/server_keys.rs"]
 mod server_keys;
+#[cfg(all(feature = "cli", feature = "postgres"))]
+#[path = "api/server_postgres.rs"]
+mod server_postgres;
 #[cfg(all(feature = "cli", feature = "redis"))]
 #[path = "api/server_redis.rs"]
 mod server_redis;

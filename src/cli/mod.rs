@@ -144,7 +144,8 @@ struct ServeCli {
     /// The users file (`gatepass users add`).
     #[arg(long, value_name = "FILE")]
     users: Option<PathBuf>,
-    /// Where sessions and revocations live: memory, file:PATH, or redis://HOST:PORT[/DB].
+    /// Where sessions and revocations live: memory, file:PATH, redis://HOST:PORT[/DB], or
+    /// postgres://USER@HOST:PORT/DB (add ?sslmode=require for TLS).
     #[arg(long, value_name = "URL", default_value = "memory")]
     store: String,
     /// A throwaway in-memory keyset and a `demo` user whose password is printed once.

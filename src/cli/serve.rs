@@ -87,8 +87,15 @@ async fn open_store(url: &str) -> Result<Arc<dyn SessionStore>, Failure> {
             .map_err(|e| Failure::usage(format!("--store: {e}")))?;
         return Ok(Arc::new(store));
     }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        // As Redis: writes fail closed, verification reads the local mirror.
+        let store = gatepass::PostgresStore::connect(url, gatepass::PostgresOptions::default())
+            .await
+            .map_err(|e| Failure::usage(format!("--store: {e}")))?;
+        return Ok(Arc::new(store));
+    }
     Err(Failure::usage(format!(
-        "--store {url:?}: expected memory, file:PATH or redis://HOST:PORT"
+        "--store {url:?}: expected memory, file:PATH, redis://HOST:PORT or postgres://USER@HOST:PORT/DB"
     )))
 }
 

@@ -75,6 +75,19 @@ pub(super) fn parse_until(text: &str) -> Option<Option<UnixTime>> {
 }
 
 impl Event {
+    /// The message announcing this revocation (what [`parse`](Self::parse) reads).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(super) fn message(&self) -> String {
+        match self {
+            Self::Token { jti, until } => format!("t {until} {jti}"),
+            Self::Session { sid, until } => format!("s {until} {sid}"),
+            Self::Subject { sub, before, until } => match until {
+                Some(until) => format!("u {before} {until} {sub}"),
+                None => format!("u {before} +inf {sub}"),
+            },
+        }
+    }
+
     pub(super) fn parse(payload: &[u8]) -> Option<Self> {
         let text = std::str::from_utf8(payload).ok()?;
         let (kind, rest) = text.split_once(' ')?;
@@ -375,6 +388,32 @@ mod tests {
                     "{attempt} {random} {delay:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn messages_round_trip_through_parse() {
+        for event in [
+            Event::Token {
+                jti: "a b".into(),
+                until: 9,
+            },
+            Event::Session {
+                sid: "s".into(),
+                until: 1,
+            },
+            Event::Subject {
+                sub: "x y".into(),
+                before: 3,
+                until: None,
+            },
+            Event::Subject {
+                sub: "z".into(),
+                before: 3,
+                until: Some(4),
+            },
+        ] {
+            assert_eq!(Event::parse(event.message().as_bytes()), Some(event));
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Revocation: what statelessness cannot give. Dead token ids, dead sessions, subject
 //! cut-offs, and each live session's rotation position, behind one [`SessionStore`]
-//! trait with memory, file, and (feature `redis`) Redis implementations, and one
+//! trait with memory, file, (feature `redis`) Redis and (feature `postgres`) PostgreSQL
+//! implementations, and one
 //! synchronous [`RevocationView`] that verifiers read without waiting on I/O.
 
 mod file;
@@ -8,8 +9,10 @@ mod file;
 pub(crate) mod journal;
 mod list;
 mod memory;
-#[cfg(feature = "redis")]
+#[cfg(any(feature = "redis", feature = "postgres"))]
 mod mirror;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
 mod store;
@@ -23,8 +26,10 @@ pub use list::{
     SubjectCutoff, ViewHealth,
 };
 pub use memory::MemoryStore;
-#[cfg(feature = "redis")]
+#[cfg(any(feature = "redis", feature = "postgres"))]
 pub use mirror::StalePolicy;
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use store::{
     ConsumeOutcome, ConsumeRequest, EndReason, GraceRecord, IssuedPair, PruneReport, SessionRecord,
     SessionStore, StoreError, StoreFuture,
