@@ -506,22 +506,25 @@ impl SessionStore for PostgresStore {
     ) -> StoreFuture<'_, bool> {
         let sid = sid.to_owned();
         self.spawn("revoke_session", move |s| async move {
-            let mut client = s.connection().await?;
-            let tx = client.transaction().await.map_err(|e| pg_error(&e))?;
-            let delete = tx
-                .prepare_cached(&s.sql.delete_session)
+            let client = s.connection().await?;
+            let statement = client
+                .prepare_cached(&s.sql.end_session)
                 .await
                 .map_err(|e| pg_error(&e))?;
-            let live = tx
-                .execute(&delete, &[&sid])
+            let message = Event::Session {
+                sid: sid.clone(),
+                until,
+            }
+            .message();
+            let row = client
+                .query_one(&statement, &[&sid, &db(until), &s.sql.channel, &message])
                 .await
-                .map_err(|e| pg_error(&e))?
-                > 0;
-            let event = Event::Session { sid, until };
-            s.revoke(&tx, &event).await?;
-            tx.commit().await.map_err(|e| pg_error(&e))?;
-            s.mirror.apply(event);
-            Ok(live)
+                .map_err(|e| pg_error(&e))?;
+            let live: i64 = row
+                .try_get("live")
+                .map_err(|_| StoreError::Corrupt("unreadable logout answer".into()))?;
+            s.mirror.apply(Event::Session { sid, until });
+            Ok(live > 0)
         })
     }
 

@@ -72,6 +72,10 @@ pub(super) struct Sql {
     pub(super) select_session: String,
     pub(super) rotate: String,
     pub(super) delete_session: String,
+    /// `$1` sid, `$2` until, `$3` channel, `$4` message: end the session and revoke its
+    /// sid in one statement (one round trip, one implicit transaction); answers whether
+    /// the session was live.
+    pub(super) end_session: String,
     pub(super) delete_subject: String,
     /// `$1` kind, `$2` id, `$3` until, `$4` channel, `$5` message: upsert keeping the
     /// later prune time, and notify.
@@ -114,6 +118,14 @@ impl Sql {
                  grace_refresh = $9, grace_expires_in = $10 WHERE sid = $1"
             ),
             delete_session: format!("DELETE FROM {s}.sessions WHERE sid = $1"),
+            end_session: format!(
+                "WITH d AS (DELETE FROM {s}.sessions WHERE sid = $1 RETURNING 1), \
+                 r AS (INSERT INTO {s}.revocations AS old (kind, id, until) \
+                 VALUES ('s', $1, $2) ON CONFLICT (kind, id) \
+                 DO UPDATE SET until = GREATEST(old.until, EXCLUDED.until) RETURNING 1) \
+                 SELECT (SELECT count(*) FROM d) AS live, \
+                 (SELECT count(*) FROM (SELECT pg_notify($3, $4) FROM r) n) AS notified"
+            ),
             delete_subject: format!("DELETE FROM {s}.sessions WHERE sub = $1 RETURNING sid"),
             revoke: format!(
                 "WITH r AS (INSERT INTO {s}.revocations AS old (kind, id, until) \
@@ -167,10 +179,22 @@ pub(super) async fn migrate(client: &mut Client, schema: &str, now: i64) -> Resu
 
 async fn migrate_locked(client: &mut Client, schema: &str, now: i64) -> Result<(), StoreError> {
     let s = format!("\"{schema}\"");
+    // CREATE SCHEMA needs CREATE on the database even when the schema exists: ask first,
+    // so a role given only its own schema can start.
+    let exists = client
+        .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&schema])
+        .await
+        .map_err(|e| pg_error(&e))?
+        .is_some();
+    if !exists {
+        client
+            .batch_execute(&format!("CREATE SCHEMA {s}"))
+            .await
+            .map_err(|e| pg_error(&e))?;
+    }
     client
         .batch_execute(&format!(
-            "CREATE SCHEMA IF NOT EXISTS {s}; \
-             CREATE TABLE IF NOT EXISTS {s}.schema_version \
+            "CREATE TABLE IF NOT EXISTS {s}.schema_version \
              (version integer PRIMARY KEY, applied_at bigint NOT NULL)"
         ))
         .await
