@@ -178,17 +178,17 @@ fn postgres_unreachable_answers_503_then_fails_closed_past_the_bound_and_recover
     let refused = refresh(&b, &s(&live, "refresh_token"));
     assert_eq!(refused.status, 503, "{}", refused.text());
     assert!(refused.header("retry-after").is_some());
+    assert!(
+        cut_at.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        cut_at.elapsed()
+    );
     let login_refused = b.json(
         "/auth/login",
         &json!({"username": "alice", "password": PASSWORD}),
     );
     assert_eq!(login_refused.status, 503);
     assert!(login_refused.header("retry-after").is_some());
-    assert!(
-        cut_at.elapsed() < Duration::from_secs(8),
-        "{:?}",
-        cut_at.elapsed()
-    );
     assert_eq!(b.get("/readyz", &[]).status, 503);
     // Verification goes on from the mirror within the staleness bound (30 s), and the
     // logout made before the cut is still enforced...
@@ -231,23 +231,27 @@ fn propagation_of_logouts_between_postgres_nodes() {
     // 200 logins from one address: lift the per-address login throttle for the measurement.
     let a = cluster.node_via(PG_PORT, &["--max-login-attempts", "100000"]);
     let b = cluster.node();
-    let mut delays = Vec::new();
+    let (mut delays, mut acknowledged) = (Vec::new(), Vec::new());
     for _ in 0..200 {
         let token = s(&login(&a), "access_token");
         assert_eq!(me(&b, &token).status, 200);
         let started = Instant::now();
         assert_eq!(logout(&a, &token), 204);
+        acknowledged.push(started.elapsed());
         while me(&b, &token).status != 401 {
             assert!(started.elapsed() < Duration::from_secs(5));
         }
         delays.push(started.elapsed());
     }
     delays.sort();
-    let pct = |p: usize| delays[(delays.len() * p / 100).min(delays.len() - 1)];
+    acknowledged.sort();
+    let pct = |d: &[Duration], p: usize| d[(d.len() * p / 100).min(d.len() - 1)];
     println!(
-        "logout on A enforced on B (HTTP, incl. one poll round trip): p50 {:?}, p99 {:?}, max {:?}",
-        pct(50),
-        pct(99),
-        delays.last().unwrap()
+        "logout on A enforced on B (HTTP, incl. one poll round trip): p50 {:?}, p99 {:?}, max {:?}; the logout's own answer: p50 {:?}, p99 {:?}",
+        pct(&delays, 50),
+        pct(&delays, 99),
+        delays.last().unwrap(),
+        pct(&acknowledged, 50),
+        pct(&acknowledged, 99),
     );
 }
