@@ -177,6 +177,7 @@ fn postgres_connecting_needs_a_runtime_a_valid_url_and_never_echoes_the_password
         "http://nope",
         "postgres://u:s3cret@127.0.0.1:notaport/db",
         "postgres://u:s3cret@127.0.0.1:5432/db?sslmode=bogus",
+        "postgres://u:s3cret@127.0.0.1:5432/db?sslmode=verify-full",
     ] {
         let result = rt.block_on(PostgresStore::connect(bad, options(&clock, "x")));
         assert!(matches!(result, Err(StoreError::Config(_))), "{result:?}");
