@@ -228,6 +228,14 @@ fn postgres_nodes_starting_together_migrate_the_schema_once() {
     // They all work on the one schema.
     block_on(stores[0].create_session(record("s", "u", NOW))).unwrap();
     assert!(block_on(stores[5].session("s")).unwrap().is_some());
+    // The other spelling of the scheme is the same database.
+    let other = connect(
+        &rt,
+        &url.replacen("postgres://", "postgresql://", 1),
+        options(&clock, "gatepass"),
+    );
+    assert!(block_on(other.session("s")).unwrap().is_some());
+    drop(other);
     drop(stores);
     // A database migrated by a newer gatepass is refused, not written to.
     db.query("INSERT INTO gatepass.schema_version VALUES (99, 0)");
