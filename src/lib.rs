@@ -92,8 +92,13 @@ pub use revocation::{
     SubjectCutoff, TornTail, ViewHealth,
 };
 // The shared Redis store (feature `redis`).
+#[cfg(any(feature = "redis", feature = "postgres"))]
+pub use revocation::StalePolicy;
 #[cfg(feature = "redis")]
-pub use revocation::{RedisOptions, RedisStore, StalePolicy};
+pub use revocation::{RedisOptions, RedisStore};
+// The shared PostgreSQL store (feature `postgres`).
+#[cfg(feature = "postgres")]
+pub use revocation::{PostgresOptions, PostgresStore};
 
 // Sessions: login, rotation, reuse detection, timeouts, logout.
 pub use session::{SessionConfig, SessionManager, SessionSetupError, TokenPair};

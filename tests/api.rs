@@ -36,6 +36,9 @@ mod jwks;
 mod keys;
 #[path = "api/log_capture.rs"]
 mod log_capture;
+#[cfg(feature = "postgres")]
+#[path = "api/postgres_store.rs"]
+mod postgres_store;
 #[cfg(feature = "redis")]
 #[path = "api/profiles.rs"]
 mod profiles;
@@ -61,6 +64,9 @@ mod server_limits;
 #[cfg(feature = "cli")]
 #[path = "api/server_login.rs"]
 mod server_login;
+#[cfg(all(feature = "cli", feature = "postgres"))]
+#[path = "api/server_postgres.rs"]
+mod server_postgres;
 #[cfg(all(feature = "cli", feature = "redis"))]
 #[path = "api/server_redis.rs"]
 mod server_redis;
@@ -73,6 +79,9 @@ mod sessions;
 mod store_conformance;
 #[path = "api/store_measurements.rs"]
 mod store_measurements;
+#[allow(dead_code)]
+#[path = "api/tcp_proxy.rs"]
+mod tcp_proxy;
 #[cfg(feature = "axum")]
 #[path = "api/typed_claims.rs"]
 mod typed_claims;

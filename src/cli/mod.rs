@@ -159,9 +159,10 @@ struct ServeCli {
     /// The users file (`gatepass users add`).
     #[arg(long, value_name = "FILE")]
     users: Option<PathBuf>,
-    /// Where sessions and revocations live: memory, file:PATH, or redis://HOST:PORT[/DB].
-    /// A URL with a password belongs in GATEPASS_STORE or the --config file, not here
-    /// (the command line is visible to every local user).
+    /// Where sessions and revocations live: memory, file:PATH, redis://HOST:PORT[/DB], or
+    /// postgres://USER@HOST:PORT/DB (add ?sslmode=require for TLS). A URL with a password
+    /// belongs in GATEPASS_STORE or the --config file, not here (the command line is
+    /// visible to every local user).
     #[arg(long, value_name = "URL", default_value = "memory")]
     store: String,
     /// A throwaway in-memory keyset and a `demo` user whose password is printed once.

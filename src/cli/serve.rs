@@ -90,8 +90,15 @@ async fn open_store(url: &str) -> Result<Arc<dyn SessionStore>, Failure> {
             .map_err(|e| Failure::usage(format!("--store: {e}")))?;
         return Ok(Arc::new(store));
     }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        // As Redis: writes fail closed, verification reads the local mirror.
+        let store = gatepass::PostgresStore::connect(url, gatepass::PostgresOptions::default())
+            .await
+            .map_err(|e| Failure::usage(format!("--store: {e}")))?;
+        return Ok(Arc::new(store));
+    }
     Err(Failure::usage(format!(
-        "--store {:?}: expected memory, file:PATH or redis://HOST:PORT",
+        "--store {:?}: expected memory, file:PATH, redis://HOST:PORT or postgres://USER@HOST:PORT/DB",
         super::config::mask_secrets(url)
     )))
 }

@@ -1,6 +1,7 @@
 //! Revocation: what statelessness cannot give. Dead token ids, dead sessions, subject
 //! cut-offs, and each live session's rotation position, behind one [`SessionStore`]
-//! trait with memory, file and (feature `redis`) Redis implementations, and one
+//! trait with memory, file, (feature `redis`) Redis and (feature `postgres`) PostgreSQL
+//! implementations, and one
 //! synchronous [`RevocationView`] that verifiers read without waiting on I/O.
 
 mod file;
@@ -8,6 +9,10 @@ mod file;
 pub(crate) mod journal;
 mod list;
 mod memory;
+#[cfg(any(feature = "redis", feature = "postgres"))]
+mod mirror;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
 mod reply;
@@ -15,13 +20,17 @@ mod store;
 mod table;
 
 #[cfg(feature = "redis")]
-pub use self::redis::{RedisOptions, RedisStore, StalePolicy};
+pub use self::redis::{RedisOptions, RedisStore};
 pub use file::{FileStore, TornTail};
 pub use list::{
     RevocationCounts, RevocationList, RevocationQuery, RevocationSnapshot, RevocationView,
     SubjectCutoff, ViewHealth,
 };
 pub use memory::MemoryStore;
+#[cfg(any(feature = "redis", feature = "postgres"))]
+pub use mirror::StalePolicy;
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresOptions, PostgresStore};
 /// For the fuzz targets, which drive store futures without an async runtime.
 pub(crate) use reply::block_on;
 pub use store::{

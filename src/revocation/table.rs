@@ -1,5 +1,6 @@
 //! The session table and its rotation state machine, shared by every in-process store
-//! (memory, file, and the Redis store's tests): one function decides every refresh.
+//! (memory, file, and the Redis store's tests): one function decides every refresh (the
+//! PostgreSQL store runs it too, on the row it holds locked).
 
 use std::collections::HashMap;
 
@@ -108,8 +109,9 @@ fn shrink<K: Eq + std::hash::Hash, V>(map: &mut HashMap<K, V>) {
     }
 }
 
-/// Decide a refresh attempt given the session's current record. Pure with respect to the
-/// outside world: the caller journals and applies the returned [`Change`].
+/// Decide a refresh attempt against the session's record (`None`: the store does not know
+/// it). The one rotation state machine: the in-process stores call it through
+/// [`SessionTable::decide`], the PostgreSQL store on the row it holds locked.
 pub(crate) fn decide(
     record: Option<&SessionRecord>,
     request: &ConsumeRequest,

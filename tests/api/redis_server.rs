@@ -1,13 +1,10 @@
 //! A real `redis-server` for one test: a free loopback port, its own temp dir, killed on
-//! drop (even when the test fails), restartable on the same port and dir. And a loopback
-//! TCP proxy that can cut one node off from Redis while the others keep talking to it.
+//! drop (even when the test fails), restartable on the same port and dir. (The loopback
+//! TCP proxy that cuts one node off from Redis is `tcp_proxy.rs`.)
 
 use std::io::{Read as _, Write as _};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// A loopback port nobody listens on right now.
@@ -126,97 +123,5 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
-    }
-}
-
-#[derive(Default)]
-struct ProxyState {
-    open: AtomicBool,
-    stop: AtomicBool,
-    streams: Mutex<Vec<TcpStream>>,
-}
-
-impl ProxyState {
-    fn sever(&self) {
-        for stream in self.streams.lock().unwrap().drain(..) {
-            let _ = stream.shutdown(Shutdown::Both);
-        }
-    }
-}
-
-/// A loopback TCP proxy to `upstream` that can cut every connection and refuse new ones
-/// (a network partition between one node and Redis), then heal.
-pub struct Proxy {
-    port: u16,
-    state: Arc<ProxyState>,
-    acceptor: Option<JoinHandle<()>>,
-}
-
-impl Proxy {
-    pub fn start(upstream: u16) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let state = Arc::new(ProxyState::default());
-        state.open.store(true, Ordering::SeqCst);
-        let shared = state.clone();
-        let acceptor = std::thread::spawn(move || {
-            while !shared.stop.load(Ordering::SeqCst) {
-                let Ok((client, _)) = listener.accept() else {
-                    std::thread::sleep(Duration::from_millis(2));
-                    continue;
-                };
-                if !shared.open.load(Ordering::SeqCst) {
-                    continue; // dropped: the connection is refused
-                }
-                client.set_nonblocking(false).unwrap();
-                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
-                    continue;
-                };
-                let mut streams = shared.streams.lock().unwrap();
-                streams.push(client.try_clone().unwrap());
-                streams.push(server.try_clone().unwrap());
-                drop(streams);
-                pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
-                pipe(server, client);
-            }
-        });
-        Self {
-            port,
-            state,
-            acceptor: Some(acceptor),
-        }
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    /// Cut every connection through the proxy and refuse new ones.
-    pub fn cut(&self) {
-        self.state.open.store(false, Ordering::SeqCst);
-        self.state.sever();
-    }
-
-    pub fn heal(&self) {
-        self.state.open.store(true, Ordering::SeqCst);
-    }
-}
-
-fn pipe(mut from: TcpStream, mut to: TcpStream) {
-    std::thread::spawn(move || {
-        let _ = std::io::copy(&mut from, &mut to);
-        let _ = to.shutdown(Shutdown::Both);
-        let _ = from.shutdown(Shutdown::Both);
-    });
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.state.stop.store(true, Ordering::SeqCst);
-        self.cut();
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
     }
 }

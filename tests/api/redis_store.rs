@@ -18,10 +18,11 @@ use gatepass::{
     SessionConfig, SessionError, SessionManager, SessionRecord, SessionStore, SigningKey,
     StoreError, StoreReadiness, SubjectCutoff, VerifyError, ViewHealth,
 };
-use redis_server::{Proxy, RedisServer};
+use redis_server::RedisServer;
 
 use crate::store_conformance::{consume, record};
 use crate::support::{block_on, HS_SECRET, NOW};
+use crate::tcp_proxy::Proxy;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -459,7 +460,11 @@ fn a_revocation_made_while_a_node_is_cut_off_reaches_it_through_the_resync() {
     let rt = runtime();
     let clock = Arc::new(ManualClock::new(NOW));
     let a = connect(&rt, &server.url(), options(&clock, "part:"));
-    let b = connect(&rt, &proxy.url(), options(&clock, "part:"));
+    let b = connect(
+        &rt,
+        &format!("redis://127.0.0.1:{}/0", proxy.port()),
+        options(&clock, "part:"),
+    );
     block_on(a.create_session(record("s", "frank", NOW))).unwrap();
 
     proxy.cut();

@@ -3,13 +3,12 @@
 //! mirror of the revocations that verification reads without a round trip.
 //!
 //! - `keys.rs`: the key layout and TTLs; `lua/`: the scripts; `script.rs`: running them.
-//! - `mirror.rs`: the local revocation view and its health; `sync.rs`: subscribe, load,
-//!   heartbeat, reconnect with backoff; `reseed.rs`: the store's epoch, and writing back
-//!   what a store that lost its data held.
+//! - `../mirror.rs` (shared with the PostgreSQL store): the local revocation view and its
+//!   health; `sync.rs`: subscribe, load, heartbeat, reconnect with backoff; `reseed.rs`: the
+//!   store's epoch, and writing back what a store that lost its data held.
 //! - `reply.rs`: Redis replies to store types.
 
 mod keys;
-mod mirror;
 mod options;
 mod reply;
 mod reseed;
@@ -26,13 +25,13 @@ use redis::{ConnectionAddr, RedisError, Value};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
-pub use options::{RedisOptions, StalePolicy};
+pub use options::RedisOptions;
 
 use self::keys::{time, ttl, Keys, GRACE_MARGIN, KEY_MARGIN, MAX_TTL};
-use self::mirror::Mirror;
 use self::script::Scripts;
 use self::sync::Feed;
 use super::list::{RevocationList, RevocationView, SubjectCutoff, ViewHealth};
+use super::mirror::Mirror;
 use super::store::{
     ConsumeOutcome, ConsumeRequest, EndReason, PruneReport, SessionRecord, SessionStore,
     StoreError, StoreFuture, StoreReadiness,

@@ -8,30 +8,8 @@ use zeroize::Zeroizing;
 
 use crate::clock::{Clock, SystemClock};
 
+use super::super::mirror::StalePolicy;
 use super::super::store::StoreError;
-
-/// What verification does once the local revocation mirror has been out of sync with
-/// Redis for longer than the staleness bound.
-///
-/// ```
-/// use gatepass::{RedisOptions, StalePolicy};
-/// // Availability over revocation, knowingly: logged as errors while it applies.
-/// let options = RedisOptions::new().on_stale(StalePolicy::FailOpen);
-/// # let _ = options;
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum StalePolicy {
-    /// Reject every token the mirror does not already know to be revoked with
-    /// [`VerifyError::RevocationsUnavailable`](crate::VerifyError::RevocationsUnavailable)
-    /// (HTTP 503) until the mirror is back in sync. The default.
-    #[default]
-    FailClosed,
-    /// Keep accepting tokens from the stale mirror, logging an error at every reconnect
-    /// attempt: a logout made on another node meanwhile is not enforced here. Choose only
-    /// when availability matters more than revocation.
-    FailOpen,
-}
 
 /// Settings of a [`RedisStore`](super::RedisStore). The defaults suit a few nodes next to
 /// one Redis on a LAN.

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use redis::Value;
 
-use super::mirror::parse_until;
 use crate::clock::UnixTime;
 use crate::revocation::list::{RevocationSnapshot, SubjectCutoff};
+use crate::revocation::mirror::parse_until;
 use crate::revocation::store::{
     ConsumeOutcome, EndReason, GraceRecord, IssuedPair, SessionRecord, StoreError,
 };

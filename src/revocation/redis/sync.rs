@@ -22,13 +22,12 @@ use redis::Value;
 use tokio::time::{self, MissedTickBehavior};
 
 use super::keys::{self, Keys};
-use super::mirror::{Event, Mirror, Phase};
-use super::options::StalePolicy;
 use super::reply::EpochAnswer;
 use super::reseed::{self, Decision, Epochs};
 use super::script::Scripts;
 use super::{reply, store_error};
 use crate::revocation::list::{RevocationSnapshot, RevocationView, ViewHealth};
+use crate::revocation::mirror::{jittered, Event, Mirror, Phase, StalePolicy};
 use crate::revocation::store::StoreError;
 
 const TARGET: &str = "gatepass::redis";
@@ -292,51 +291,6 @@ impl Feed {
                 "REVOCATIONS ARE STALE AND VERIFICATION FAILS OPEN (operator's choice): logouts made on other nodes since are NOT enforced here"),
             _ => tracing::error!(target: TARGET, event = "mirror_stale_fail_closed", attempt,
                 lag_secs, %error, "revocation mirror past its staleness bound: every token is rejected (revocations_unavailable) until Redis is back"),
-        }
-    }
-}
-
-/// The delay before reconnect attempt `attempt`: exponential from `min`, capped at `max`,
-/// then "equal jitter" (half fixed, half random) so that nodes cut off together do not
-/// reconnect in lockstep.
-fn jittered((min, max): (Duration, Duration), attempt: u32) -> Duration {
-    let random = crate::crypto::random::bytes::<8>()
-        .map(u64::from_le_bytes)
-        .unwrap_or(0);
-    backoff(min, max, attempt, random)
-}
-
-fn backoff(min: Duration, max: Duration, attempt: u32, random: u64) -> Duration {
-    let cap = min
-        .checked_mul(1u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX))
-        .unwrap_or(max)
-        .min(max);
-    let half = cap / 2;
-    let half_ms = u64::try_from(half.as_millis()).unwrap_or(u64::MAX);
-    half + Duration::from_millis(random % half_ms.saturating_add(1))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_exponentially_is_capped_and_jittered_within_half() {
-        let (min, max) = (Duration::from_millis(100), Duration::from_secs(5));
-        assert_eq!(backoff(min, max, 0, 0), Duration::from_millis(50));
-        assert_eq!(
-            backoff(min, max, 0, u64::MAX),
-            Duration::from_millis(50) + Duration::from_millis(u64::MAX % 51)
-        );
-        assert_eq!(backoff(min, max, 3, 0), Duration::from_millis(400));
-        for attempt in [6, 7, 40, u32::MAX] {
-            for random in [0, 1, 12345, u64::MAX] {
-                let delay = backoff(min, max, attempt, random);
-                assert!(
-                    delay >= max / 2 && delay <= max,
-                    "{attempt} {random} {delay:?}"
-                );
-            }
         }
     }
 }

@@ -1,12 +1,14 @@
-//! The node-local mirror of the revocations in Redis: what verification reads, with no
-//! network round trip. Fed by the revocation channel, loaded in full at start-up and after
-//! every reconnect; it knows how long ago it was last known in sync, and says so through
-//! [`RevocationView::health`].
+//! The node-local mirror of the revocations in a shared store (Redis, PostgreSQL): what
+//! verification reads, with no network round trip. Fed by the store's revocation channel
+//! (Redis pub/sub, PostgreSQL `LISTEN/NOTIFY`), loaded in full at start-up and after every
+//! reconnect; it knows how long ago it was last known in sync, and says so through
+//! [`RevocationView::health`]. Both shared stores use it, its message format, its
+//! staleness policy and its reconnect backoff, so they cannot drift apart.
 //!
 //! Revocations only ever accumulate until they expire (nothing is un-revoked), so every
 //! update is a merge that keeps the later time: applying a message twice, or a message
 //! and a snapshot in either order, gives the same list. That is why a re-sync merges the
-//! snapshot instead of replacing the list: an entry the snapshot lacks (Redis lost it)
+//! snapshot instead of replacing the list: an entry the snapshot lacks (the store lost it)
 //! stays enforced here until it expires.
 //!
 //! It also knows where its node stands with the store ([`Phase`]): in sync, reconnecting,
@@ -17,8 +19,8 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
-use super::options::StalePolicy;
 use crate::clock::{Clock, UnixTime};
 use crate::error::Revoked;
 use crate::revocation::list::{
@@ -66,7 +68,31 @@ impl Phase {
     }
 }
 
-/// One revocation as published on the channel (see the scripts in `lua/`):
+/// What verification does once the local revocation mirror has been out of sync with
+/// its shared store for longer than the staleness bound.
+///
+/// ```
+/// use gatepass::{RedisOptions, StalePolicy};
+/// // Availability over revocation, knowingly: logged as errors while it applies.
+/// let options = RedisOptions::new().on_stale(StalePolicy::FailOpen);
+/// # let _ = options;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StalePolicy {
+    /// Reject every token the mirror does not already know to be revoked with
+    /// [`VerifyError::RevocationsUnavailable`](crate::VerifyError::RevocationsUnavailable)
+    /// (HTTP 503) until the mirror is back in sync. The default.
+    #[default]
+    FailClosed,
+    /// Keep accepting tokens from the stale mirror, logging an error at every reconnect
+    /// attempt: a logout made on another node meanwhile is not enforced here. Choose only
+    /// when availability matters more than revocation.
+    FailOpen,
+}
+
+/// One revocation as published on the channel (the Redis scripts in `redis/lua/`, the
+/// PostgreSQL store's `NOTIFY`s):
 /// `t <until> <jti>`, `s <until> <sid>` or `u <before> <until|+inf> <sub>`; the id comes
 /// last, so it may contain spaces.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,7 +112,7 @@ pub(super) enum Event {
     },
 }
 
-/// A prune time as Redis writes it: an integer, or `inf` for "kept until replaced".
+/// A prune time as the stores write it: an integer, or `inf` for "kept until replaced".
 pub(super) fn parse_until(text: &str) -> Option<Option<UnixTime>> {
     match text {
         "inf" | "+inf" => Some(None),
@@ -95,6 +121,19 @@ pub(super) fn parse_until(text: &str) -> Option<Option<UnixTime>> {
 }
 
 impl Event {
+    /// The message announcing this revocation (what [`parse`](Self::parse) reads).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(super) fn message(&self) -> String {
+        match self {
+            Self::Token { jti, until } => format!("t {until} {jti}"),
+            Self::Session { sid, until } => format!("s {until} {sid}"),
+            Self::Subject { sub, before, until } => match until {
+                Some(until) => format!("u {before} {until} {sub}"),
+                None => format!("u {before} +inf {sub}"),
+            },
+        }
+    }
+
     pub(super) fn parse(payload: &[u8]) -> Option<Self> {
         let text = std::str::from_utf8(payload).ok()?;
         let (kind, rest) = text.split_once(' ')?;
@@ -128,7 +167,7 @@ impl Event {
     }
 }
 
-/// The mirror: a revocation list plus when it was last known to match Redis.
+/// The mirror: a revocation list plus when it was last known to match the store.
 pub(super) struct Mirror {
     list: Arc<RevocationList>,
     clock: Arc<dyn Clock>,
@@ -298,6 +337,26 @@ impl RevocationView for Mirror {
     }
 }
 
+/// The delay before reconnect attempt `attempt`: exponential from `min`, capped at `max`,
+/// then "equal jitter" (half fixed, half random) so that nodes cut off together do not
+/// reconnect in lockstep.
+pub(super) fn jittered((min, max): (Duration, Duration), attempt: u32) -> Duration {
+    let random = crate::crypto::random::bytes::<8>()
+        .map(u64::from_le_bytes)
+        .unwrap_or(0);
+    backoff(min, max, attempt, random)
+}
+
+fn backoff(min: Duration, max: Duration, attempt: u32, random: u64) -> Duration {
+    let cap = min
+        .checked_mul(1u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX))
+        .unwrap_or(max)
+        .min(max);
+    let half = cap / 2;
+    let half_ms = u64::try_from(half.as_millis()).unwrap_or(u64::MAX);
+    half + Duration::from_millis(random % half_ms.saturating_add(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,5 +478,51 @@ mod tests {
             until: 61,
         });
         assert_eq!(mirror.list().counts().tokens, 1);
+    }
+
+    #[test]
+    fn backoff_grows_exponentially_is_capped_and_jittered_within_half() {
+        let (min, max) = (Duration::from_millis(100), Duration::from_secs(5));
+        assert_eq!(backoff(min, max, 0, 0), Duration::from_millis(50));
+        assert_eq!(
+            backoff(min, max, 0, u64::MAX),
+            Duration::from_millis(50) + Duration::from_millis(u64::MAX % 51)
+        );
+        assert_eq!(backoff(min, max, 3, 0), Duration::from_millis(400));
+        for attempt in [6, 7, 40, u32::MAX] {
+            for random in [0, 1, 12345, u64::MAX] {
+                let delay = backoff(min, max, attempt, random);
+                assert!(
+                    delay >= max / 2 && delay <= max,
+                    "{attempt} {random} {delay:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn messages_round_trip_through_parse() {
+        for event in [
+            Event::Token {
+                jti: "a b".into(),
+                until: 9,
+            },
+            Event::Session {
+                sid: "s".into(),
+                until: 1,
+            },
+            Event::Subject {
+                sub: "x y".into(),
+                before: 3,
+                until: None,
+            },
+            Event::Subject {
+                sub: "z".into(),
+                before: 3,
+                until: Some(4),
+            },
+        ] {
+            assert_eq!(Event::parse(event.message().as_bytes()), Some(event));
+        }
     }
 }
