@@ -52,7 +52,7 @@ const TARGET: &str = "gatepass::redis";
 ///   [`StoreError::Unavailable`] (HTTP 503); verification keeps using the mirror for
 ///   [`RedisOptions::staleness_bound`], then rejects tokens with
 ///   [`VerifyError::RevocationsUnavailable`](crate::VerifyError::RevocationsUnavailable)
-///   (or, if the operator chose [`StalePolicy::FailOpen`], accepts them, logging errors).
+///   (or, if the operator chose [`StalePolicy::FailOpen`](crate::StalePolicy::FailOpen), accepts them, logging errors).
 /// - **Survives a Redis that loses its data**: a node that finds the store's epoch gone
 ///   (Redis restarted empty, was flushed, failed over to a replica without it) writes back
 ///   every revocation its mirror holds before it serves writes again, so a node started
