@@ -483,8 +483,9 @@ struct Raw {
 }
 
 impl Raw {
-    fn scopes(&self) -> Option<Box<str>> {
-        self.checked.scopes.as_deref().map(Box::from)
+    /// The granted scopes, moved out (the claims types do not keep them).
+    fn take_scopes(&mut self) -> Option<Box<str>> {
+        self.checked.scopes.take().map(String::into_boxed_str)
     }
 }
 
@@ -675,9 +676,9 @@ impl Verifier {
             return Ok(Verified::owned(header, claims, scopes));
         }
         // Straight from the claims text into `C`: no map, no `Value`.
-        let raw = self.verify_raw(token, Shape::Access, now, CustomMode::Skip)?;
+        let mut raw = self.verify_raw(token, Shape::Access, now, CustomMode::Skip)?;
         let custom = typed::<C>(raw.json.bytes(), TokenType::Access)?;
-        let scopes = raw.scopes();
+        let scopes = raw.take_scopes();
         Ok(Verified::owned(
             raw.header,
             raw.checked.into_access(|_| Ok(custom))?,
@@ -716,12 +717,12 @@ impl Verifier {
         token: &str,
         buf: &'b mut Vec<u8>,
     ) -> Result<Verified<AccessClaims<C>>, VerifyError> {
-        let raw = self.verify_raw(token, Shape::Access, self.clock.now(), CustomMode::Skip)?;
+        let mut raw = self.verify_raw(token, Shape::Access, self.clock.now(), CustomMode::Skip)?;
         buf.clear();
         buf.extend_from_slice(raw.json.bytes());
         let text: &'b Vec<u8> = buf;
         let custom = typed::<C>(text, TokenType::Access)?;
-        let scopes = raw.scopes();
+        let scopes = raw.take_scopes();
         Ok(Verified::owned(
             raw.header,
             raw.checked.into_access(|_| Ok(custom))?,
@@ -791,9 +792,9 @@ impl Verifier {
         &self,
         token: &str,
     ) -> Result<Verified<JwtClaims<C>>, VerifyError> {
-        let raw = self.verify_raw(token, Shape::Jwt, self.clock.now(), CustomMode::Skip)?;
+        let mut raw = self.verify_raw(token, Shape::Jwt, self.clock.now(), CustomMode::Skip)?;
         let custom = typed::<C>(raw.json.bytes(), TokenType::Access)?;
-        let scopes = raw.scopes();
+        let scopes = raw.take_scopes();
         Ok(Verified::owned(
             raw.header,
             raw.checked.into_jwt(|_| Ok(custom))?,
@@ -858,8 +859,8 @@ impl Verifier {
         T: CachedClaims + Clone + Send + Sync + 'static,
     {
         let Some(cache) = &self.cache else {
-            let raw = self.verify_raw(token, shape, now, CustomMode::Map)?;
-            let scopes = raw.scopes();
+            let mut raw = self.verify_raw(token, shape, now, CustomMode::Map)?;
+            let scopes = raw.take_scopes();
             return Ok(Verified::owned(raw.header, build(raw.checked)?, scopes));
         };
         // The size limit comes first, as always, and bounds what is hashed.
@@ -878,8 +879,8 @@ impl Verifier {
                 Err(None) => cache.remove(&digest),
             }
         }
-        let raw = self.verify_raw(token, shape, now, CustomMode::Map)?;
-        let scopes = raw.scopes();
+        let mut raw = self.verify_raw(token, shape, now, CustomMode::Map)?;
+        let scopes = raw.take_scopes();
         let Raw {
             header,
             checked,
