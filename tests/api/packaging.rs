@@ -637,3 +637,95 @@ fn openapi_document_lists_the_503_answers_of_a_server_without_a_signing_key() {
         json!({"status": "unready", "reason": "no_signing_key"})
     );
 }
+
+/// A config directory like /etc/gatepass: gatepass.toml naming a keyset, a users file and a
+/// file store under `dir`.
+fn config_dir(dir: &std::path::Path) -> std::path::PathBuf {
+    let fixture_keyset = Fixture::new();
+    let keyset = dir.join("keys.json");
+    std::fs::copy(&fixture_keyset.keyset_path, &keyset).unwrap();
+    let users = dir.join("users.json");
+    UsersFile::add(&users, "alice", PASSWORD, false).unwrap();
+    let config = dir.join("gatepass.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "keyset = {:?}\nusers = {:?}\nstore = {:?}\n",
+            keyset.display().to_string(),
+            users.display().to_string(),
+            format!("file:{}", dir.join("sessions.journal").display()),
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// The server the way the packaging starts it (its environment, its arguments, a config
+/// file where it expects one) is ready and logs JSON.
+fn assert_starts_ready(args: &[&str], env: &[(&str, &str)], dir: &std::path::Path) {
+    let server = Server::start_with_env(args, env, dir);
+    let reply = server.get("/readyz", &[]);
+    assert_eq!(reply.status, 200, "{}", server.logs());
+    let login = server.json(
+        "/auth/login",
+        &json!({"username": "alice", "password": PASSWORD}),
+    );
+    assert_eq!(login.status, 200, "{}", login.text());
+    let first = server.log_line("{");
+    assert!(
+        serde_json::from_str::<Value>(&format!("{{{first}")).is_ok(),
+        "JSON log lines: {}",
+        server.logs()
+    );
+    assert!(
+        dir.join("sessions.journal").exists(),
+        "the file store is used"
+    );
+}
+
+#[test]
+fn the_images_environment_and_the_units_command_start_a_ready_server() {
+    // The Dockerfile's ENV, with its /etc/gatepass config file moved to a temporary one.
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_dir(dir.path()).display().to_string();
+    let instructions = dockerfile_instructions();
+    let env_line = all_args(&instructions, "ENV").join(" ");
+    let mut env: Vec<(String, String)> = env_line
+        .split_whitespace()
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    assert!(env.iter().any(|(k, _)| k == "GATEPASS_CONFIG"));
+    for (key, value) in &mut env {
+        if key == "GATEPASS_CONFIG" {
+            value.clone_from(&config);
+        }
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    // Server::start's `--listen 127.0.0.1:0` beats the image's 0.0.0.0:8080.
+    assert_starts_ready(&[], &env, dir.path());
+
+    // The unit's ExecStart, its /etc/gatepass config file moved likewise.
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_dir(dir.path()).display().to_string();
+    let text = repo_file("packaging/gatepass.service");
+    let exec = unit_settings(&text)
+        .into_iter()
+        .find(|(k, _)| k == "ExecStart")
+        .unwrap()
+        .1;
+    let args: Vec<String> = exec
+        .split_whitespace()
+        .skip(2)
+        .map(|arg| {
+            if arg == "/etc/gatepass/gatepass.toml" {
+                config.clone()
+            } else {
+                arg.to_owned()
+            }
+        })
+        .collect();
+    assert!(args.contains(&config), "{exec}");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_starts_ready(&args, &[], dir.path());
+}
