@@ -401,6 +401,21 @@ fn check(doc: &Value, method: &str, path: &str, reply: &Reply, status: u16) {
                 "{method} {path} {status}: no {member:?} in {body}"
             );
         }
+        // Fixed values (`const`, `enum`) are the ones the server sends.
+        for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+            let Some(value) = body.get(name) else {
+                continue;
+            };
+            if let Some(expected) = property.get("const") {
+                assert_eq!(value, expected, "{method} {path} {status}: {name}");
+            }
+            if let Some(allowed) = property["enum"].as_array() {
+                assert!(
+                    allowed.contains(value),
+                    "{method} {path} {status}: {name} = {value} is not one of {allowed:?}"
+                );
+            }
+        }
     }
 }
 
