@@ -36,6 +36,9 @@ mod jwks;
 mod keys;
 #[path = "api/log_capture.rs"]
 mod log_capture;
+#[cfg(feature = "cli")]
+#[path = "api/packaging.rs"]
+mod packaging;
 #[cfg(feature = "postgres")]
 #[path = "api/postgres_store.rs"]
 mod postgres_store;
