@@ -89,7 +89,7 @@ enum Command {
     /// Add an entry to a durable revocation file (read by `verify --revocations`; a running
     /// `serve --store file:` holds its journal locked: use its `/auth/revoke` instead).
     Revoke(RevokeCli),
-    /// Run the auth server (CONTRACT §5).
+    /// Run the auth server: login, refresh, logout, revocation, JWKS, readiness.
     Serve(ServeCli),
     /// Maintain a session store offline (`store compact --store file:PATH`).
     Store {
@@ -283,7 +283,7 @@ struct UserArgs {
 
 #[derive(Debug, Args)]
 struct KeysetArg {
-    /// The keyset file (CONTRACT §2).
+    /// The keyset file (a JSON object {"keys": [private JWKs with kid, alg, state]}).
     #[arg(long = "keyset", value_name = "FILE")]
     path: PathBuf,
 }
