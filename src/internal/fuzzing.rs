@@ -24,6 +24,7 @@ mod journal;
 mod jwks;
 mod keys;
 mod model;
+mod profiles;
 #[cfg(feature = "arbitrary")]
 mod roundtrip;
 #[cfg(feature = "arbitrary")]
@@ -95,7 +96,12 @@ fn signing_parts(token: &str) -> Option<(&[u8], Vec<u8>)> {
 /// bytes never verify); an accepted token's header and claims are exactly what it carries,
 /// satisfy every claim rule, and re-encode to the same bytes; no token is both an access
 /// and a refresh token; the `EdDSA`-only verifier accepts nothing else; verifying twice
-/// gives the same answer.
+/// gives the same answer. The typed claims paths (owned, one custom claim, borrowed) reach
+/// the map path's verdict kind and, on acceptance, its header, registered claims, scopes
+/// and custom claim value. The jwt profile (plain, without the audience check, requiring
+/// `scope`) gives the same size, structure, algorithm, key and signature verdicts as the
+/// gatepass profile, accepts every access token the gatepass profile accepts with the same
+/// claims and scopes, and never accepts a `typ` other than none, `JWT` or `at+jwt`.
 pub fn verify_token(data: &[u8]) {
     let token = String::from_utf8_lossy(data);
     let inspected = UntrustedToken::new(&token).and_then(|t| t.insecure_inspect());
@@ -129,6 +135,11 @@ pub fn verify_token(data: &[u8]) {
         ),
         _ => assert_eq!(eddsa_only, access),
     }
+
+    let map = fixture().verifier().verify_access_at(&token, NOW);
+    profiles::check_typed(&token, &map);
+    let header = inspected.as_ref().ok().map(|i| &i.header);
+    profiles::check_jwt(&token, header, &map);
 }
 
 fn check_verdict(

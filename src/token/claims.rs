@@ -385,7 +385,8 @@ pub(crate) enum CustomMode {
 
 /// The scope tokens a `scope` or `scp` value grants: a space-separated string, or an array
 /// of strings (an item holding a space is no scope token and grants nothing); any other
-/// JSON type grants nothing, so a scope check fails closed.
+/// JSON type, or an array with an item that is not a string, grants nothing, so a scope
+/// check fails closed.
 fn scope_tokens_of(raw: &str) -> Option<String> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -466,14 +467,19 @@ fn integer_slot(raw: &str) -> Slot<u64> {
 fn scope_value_tokens(value: &Value) -> Option<String> {
     match value {
         Value::String(list) => Some(list.clone()),
-        Value::Array(items) => Some(
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .filter(|item| !item.contains(' '))
-                .collect::<Vec<&str>>()
-                .join(" "),
-        ),
+        // Like the typed reading: one item that is not a string, and the array grants
+        // nothing at all.
+        Value::Array(items) => items
+            .iter()
+            .map(Value::as_str)
+            .collect::<Option<Vec<&str>>>()
+            .map(|items| {
+                items
+                    .into_iter()
+                    .filter(|item| !item.contains(' '))
+                    .collect::<Vec<&str>>()
+                    .join(" ")
+            }),
         _ => None,
     }
 }

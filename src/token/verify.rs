@@ -77,7 +77,8 @@ impl<T> Verified<T> {
 
     /// The scope tokens the token grants: those of its `scope` claim (a space-separated
     /// string) and its `scp` claim (the same, or an array of strings), read whatever the
-    /// claims type is. A claim of any other JSON type grants nothing.
+    /// claims type is. A claim of any other JSON type, or an array holding anything but
+    /// strings, grants nothing.
     ///
     /// ```
     /// # use gatepass::*;

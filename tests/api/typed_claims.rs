@@ -245,6 +245,8 @@ fn scopes_are_read_for_every_claims_type() {
         ("", r#"["a","b c","d"]"#, &["a", "d"], &["b", "c", "b c"]),
         ("\"x\"", "\"y z\"", &["x", "y", "z"], &["w"]),
         ("7", r#"{"a":true}"#, &[], &["7", "a"]),
+        // An array with a non-string item grants nothing, whichever path reads it.
+        ("", r#"["a",1,null]"#, &[], &["a", "1"]),
     ] {
         let token = craft_hs256(
             &hs_header(),

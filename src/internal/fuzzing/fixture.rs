@@ -10,8 +10,8 @@ use ring::signature;
 use serde_json::{Map, Value};
 
 use crate::{
-    Algorithm, AlgorithmSet, Issuer, ManualClock, SigningKey, UnixTime, VerificationKeys, Verifier,
-    VerifyingKey,
+    Algorithm, AlgorithmSet, Issuer, ManualClock, Profile, SigningKey, UnixTime, VerificationKeys,
+    Verifier, VerifierBuilder, VerifyingKey,
 };
 
 /// The `iss` of every fixture token.
@@ -77,6 +77,9 @@ pub struct Fixture {
     rsa_e: Vec<u8>,
     verifier: Arc<Verifier>,
     eddsa_only: Verifier,
+    /// The same keys, issuer, audience and clock in the jwt profile: as is, without the
+    /// audience check, and requiring a `scope` claim.
+    jwt: [Verifier; 3],
 }
 
 fn object(text: &str) -> Map<String, Value> {
@@ -132,16 +135,23 @@ impl Fixture {
             .map(|k| k.verifying_key().clone())
             .chain(rsa.iter().cloned());
         let keys = VerificationKeys::new(all);
-        let build = |allowed: AlgorithmSet| {
-            Verifier::builder(keys.clone(), ISSUER, AUDIENCE)
-                .clock(Arc::new(ManualClock::new(NOW)))
-                .algorithms(allowed)
+        let builder = || {
+            Verifier::builder(keys.clone(), ISSUER, AUDIENCE).clock(Arc::new(ManualClock::new(NOW)))
+        };
+        let built = |builder: VerifierBuilder| {
+            builder
                 .build()
                 .unwrap_or_else(|e| panic!("fixture verifier refused: {e}"))
         };
+        let jwt = || builder().profile(Profile::Jwt);
         Self {
-            verifier: Arc::new(build(AlgorithmSet::all())),
-            eddsa_only: build(AlgorithmSet::from_iter([Algorithm::EdDSA])),
+            verifier: Arc::new(built(builder().algorithms(AlgorithmSet::all()))),
+            eddsa_only: built(builder().algorithms(AlgorithmSet::from_iter([Algorithm::EdDSA]))),
+            jwt: [
+                built(jwt()),
+                built(jwt().no_audience()),
+                built(jwt().require("scope")),
+            ],
             signing,
             ec_points,
             rsa,
@@ -173,6 +183,12 @@ impl Fixture {
     /// The same keys, but only `EdDSA` allowed.
     pub fn eddsa_only(&self) -> &Verifier {
         &self.eddsa_only
+    }
+
+    /// The jwt-profile verifiers over the same keys, issuer, audience and clock: as
+    /// `[plain, without the audience check, requiring "scope"]`.
+    pub fn jwt_verifiers(&self) -> &[Verifier; 3] {
+        &self.jwt
     }
 
     /// An issuer for signing key `index` (taken modulo the number of keys).

@@ -355,6 +355,110 @@ fn verify_token_seeds(out: &mut Writer) {
         hs256(&refresh, &claims(json!({"gen": 1.5}))),
     );
     out.write(T, "refresh-no-gen", hs256(&refresh, &ok));
+    profile_seeds(out);
+}
+
+/// Seeds for the jwt profile and the typed claims paths: generic or absent `typ`, optional
+/// claims left out, `scope`/`scp` shapes, the custom claim the typed model reads (`role`),
+/// duplicate custom members and numbers beyond any double where only a typed path skips.
+fn profile_seeds(out: &mut Writer) {
+    const T: &str = "verify_token";
+    let untyped = json!({"alg": "HS256", "kid": "fuzz-hs256"}).to_string();
+    let generic = header("HS256", "fuzz-hs256", "JWT");
+    let at = header("HS256", "fuzz-hs256", "at+jwt");
+    let ok = claims(json!({}));
+    out.write(T, "profile-typ-absent", hs256(&untyped, &ok));
+    out.write(
+        T,
+        "profile-typ-dpop",
+        hs256(&header("HS256", "fuzz-hs256", "dpop+jwt"), &ok),
+    );
+    out.write(
+        T,
+        "profile-typ-application-refresh",
+        hs256(
+            &header("HS256", "fuzz-hs256", "application/refresh+jwt"),
+            &ok,
+        ),
+    );
+    out.write(
+        T,
+        "profile-typ-number",
+        hs256(
+            &json!({"alg": "HS256", "kid": "fuzz-hs256", "typ": 1}).to_string(),
+            &ok,
+        ),
+    );
+    let minimal = json!({"iss": ISSUER, "aud": AUDIENCE, "exp": ISSUED_AT + 3600}).to_string();
+    out.write(T, "profile-jwt-minimal", hs256(&generic, &minimal));
+    out.write(T, "profile-jwt-minimal-untyped", hs256(&untyped, &minimal));
+    let no_aud = json!({"iss": ISSUER, "exp": ISSUED_AT + 3600, "scope": "a"}).to_string();
+    out.write(T, "profile-jwt-no-aud", hs256(&generic, &no_aud));
+    for (name, extra) in [
+        ("profile-no-jti", json!({"jti": Value::Null})),
+        ("profile-no-iat", json!({"iat": Value::Null})),
+        ("profile-no-sub", json!({"sub": Value::Null})),
+        ("profile-iat-string", json!({"iat": "now"})),
+        ("profile-jti-number", json!({"jti": 1})),
+    ] {
+        out.write(
+            T,
+            &format!("{name}-jwt"),
+            hs256(&generic, &claims(extra.clone())),
+        );
+        out.write(T, &format!("{name}-at"), hs256(&at, &claims(extra)));
+    }
+    for (name, extra) in [
+        (
+            "scope-string",
+            json!({"scope": "orders:read  orders:write "}),
+        ),
+        ("scope-empty", json!({"scope": ""})),
+        ("scope-number", json!({"scope": 7})),
+        ("scope-array", json!({"scope": ["a", "b"]})),
+        ("scp-string", json!({"scp": "a b"})),
+        ("scp-array", json!({"scp": ["a", "b c", ""]})),
+        ("scp-array-mixed", json!({"scp": ["a", 1, null]})),
+        ("scope-and-scp", json!({"scope": "a b", "scp": ["b", "c"]})),
+        ("scope-object", json!({"scope": {"a": 1}})),
+        ("role-string", json!({"role": "admin"})),
+        ("role-escaped", json!({"role": "ad\"m\u{e9}in"})),
+        ("role-object", json!({"role": {"a": [1, 2.5, true]}})),
+        ("role-array", json!({"role": ["admin", "ops"]})),
+    ] {
+        out.write(
+            T,
+            &format!("profile-{name}"),
+            hs256(&at, &claims(extra.clone())),
+        );
+        out.write(
+            T,
+            &format!("profile-{name}-jwt"),
+            hs256(&generic, &claims(extra)),
+        );
+    }
+    out.write(
+        T,
+        "profile-scope-null",
+        hs256(&at, &ok.replacen('{', r#"{"scope":null,"role":null,"#, 1)),
+    );
+    for (name, members) in [
+        ("dup-custom", r#""x":1,"x":2,"#),
+        ("dup-role", r#""role":"a","role":"b","#),
+        ("dup-scope", r#""scope":"a","scope":"b","#),
+        ("dup-scp-escaped", r#""scp":"a","s\u0063p":"b","#),
+        ("dup-nested-custom", r#""x":{"k":1,"k":2},"#),
+        ("custom-1e400", r#""x":1e400,"#),
+        ("custom-array-1e400", r#""x":[1,{"y":-1e400}],"#),
+        ("role-1e400", r#""role":1e400,"#),
+        ("scope-1e400", r#""scope":1e400,"#),
+        ("scp-1e400", r#""scp":[1e400],"#),
+        ("custom-big-int", r#""x":123456789012345678901234567890,"#),
+    ] {
+        let text = ok.replacen('{', &format!("{{{members}"), 1);
+        out.write(T, &format!("profile-{name}"), hs256(&at, &text));
+        out.write(T, &format!("profile-{name}-jwt"), hs256(&generic, &text));
+    }
 }
 
 fn parse_header_claims_seeds(out: &mut Writer) {
