@@ -9,6 +9,7 @@ mod verify;
 
 pub use claims::{AccessClaims, Audience, CustomClaims, JwtClaims, RefreshClaims, TokenType};
 pub use header::Header;
+#[cfg(feature = "server")]
 pub(crate) use issue::is_reserved_claim;
 pub use issue::{AccessTokenBuilder, IssuedToken, Issuer, RefreshTokenBuilder, DEFAULT_ACCESS_TTL};
 pub use parse::{InsecureInspection, UntrustedToken, MAX_TOKEN_BYTES};
