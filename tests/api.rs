@@ -82,6 +82,9 @@ mod sessions;
 mod store_conformance;
 #[path = "api/store_measurements.rs"]
 mod store_measurements;
+#[cfg(feature = "cli")]
+#[path = "api/store_throughput.rs"]
+mod store_throughput;
 #[allow(dead_code)]
 #[path = "api/tcp_proxy.rs"]
 mod tcp_proxy;
