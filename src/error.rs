@@ -4,7 +4,7 @@
 //! assert exact variants:
 //!
 //! * [`VerifyError`]: why a token was rejected. Its [`kind`](VerifyError::kind) is the
-//!   stable string of CONTRACT §3 (`malformed`, `bad_signature`, ...). A bad signature is one
+//!   stable string of docs/REFERENCE.md §1 (`malformed`, `bad_signature`, ...). A bad signature is one
 //!   opaque variant: the verifier never says *how* a signature failed.
 //! * [`KeyRejected`]: why a key was refused at import. Precise on purpose: an operator
 //!   fixing a key file needs to know whether the secret was short or the point off the curve.
@@ -135,7 +135,7 @@ pub enum Revoked {
     Subject,
 }
 
-/// Why a token was rejected. [`kind`](Self::kind) is the stable CONTRACT §3 string.
+/// Why a token was rejected. [`kind`](Self::kind) is the stable string of docs/REFERENCE.md §1.
 ///
 /// Checks run in a fixed order and the first failure is reported: size, structure,
 /// algorithm, key, signature, then claims (type, registered-claim types and presence, time,
@@ -186,7 +186,7 @@ pub enum VerifyError {
 }
 
 impl VerifyError {
-    /// The stable machine-readable kind of CONTRACT §3.
+    /// The stable machine-readable kind of docs/REFERENCE.md §1.
     ///
     /// ```
     /// use gatepass::{Claim, VerifyError};
@@ -555,7 +555,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// Why a refresh token (or a login's result) was refused: every variant is answered as
-/// OAuth's `invalid_grant` (CONTRACT §5), with this as the description.
+/// OAuth's `invalid_grant` (docs/REFERENCE.md §2), with this as the description.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum InvalidGrant {

@@ -28,10 +28,27 @@
 //! ```
 //!
 //! The modules are private; everything public is re-exported here.
+//!
+//! # Features
+//!
+//! | feature | default | gives | pulls in |
+//! |---|---|---|---|
+//! | *(none)* | — | the token core: keys and keysets, key rotation, issuing, verification with profiles, typed claims, the JWKS document, revocation lists, the memory and file session stores, [`SessionManager`] | ring, serde, serde_json, jsonwebtoken's types (no crypto backend), time, uuid, tracing |
+//! | `axum` | yes | `AuthLayer` and `Authenticated` for axum/tower APIs, RFC 6750 rejections, `SecureCookie` | axum (no default features), tower |
+//! | `jwks-client` | yes | `JwksClient`: a remote JWK Set, cached, refetched in a single flight on an unknown `kid` | tokio (current-thread parts), hyper's HTTP/1 client, rustls on ring, webpki-roots |
+//! | `server` | no | the auth server as an axum `Router` (`AuthRouter`), argon2id passwords, login throttling, `Maintenance`, `serve` with connection limits | argon2, hyper's server, hyper-util |
+//! | `redis` | no | `RedisStore`: the session store shared by several nodes | redis-rs, rustls |
+//! | `postgres` | no | `PostgresStore`: the same on PostgreSQL | tokio-postgres, deadpool-postgres, rustls |
+//!
+//! The defaults suit an API that verifies an identity provider's tokens; `default-features
+//! = false` leaves the token core alone, with no async runtime. The `gatepass` command line
+//! and `gatepass serve` are a separate package of this repository (`cli/`), so no library
+//! user compiles clap or a multi-threaded runtime. A `fuzzing` feature exists for the
+//! project's fuzz targets and tests only; it is not part of the API.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cache;
 mod clock;
@@ -123,6 +140,9 @@ pub use http::{
 #[cfg(feature = "server")]
 pub use http::{serve, ServeLimits};
 
+// Fuzz hooks and conformance helpers: only with the `fuzzing` feature (the fuzz crate
+// and this package's own tests), never part of the API.
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod internal;
 

@@ -35,6 +35,7 @@ pub use bearer::{BearerCredentials, MalformedCredentials};
 pub use client_address::{CidrError, IpCidr};
 pub use cookies::{clear_site_data, CookieError, SecureCookie};
 /// For the `bearer_header` and `cookie_header` fuzz targets.
+#[cfg(feature = "fuzzing")]
 pub(crate) use credentials::find_token;
 pub use extract::Authenticated;
 pub use future::AuthResponseFuture;

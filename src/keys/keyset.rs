@@ -1,4 +1,4 @@
-//! The keyset: every key an issuer holds, with its rotation state (CONTRACT §2).
+//! The keyset: every key an issuer holds, with its rotation state (docs/REFERENCE.md §4).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,7 +15,7 @@ use crate::crypto::{Algorithm, AlgorithmFamily};
 use crate::error::KeysetError;
 use crate::json;
 
-/// Where a key is in its life (CONTRACT §2).
+/// Where a key is in its life (docs/REFERENCE.md §4).
 ///
 /// ```text
 /// pending ──activate──▶ active ──(next key activated / retire)──▶ retiring ──remove──▶ (gone)
@@ -222,7 +222,7 @@ impl Keyset {
         Self::default()
     }
 
-    /// Parse and validate a keyset document (CONTRACT §2). A refused key, a duplicate
+    /// Parse and validate a keyset document (docs/REFERENCE.md §4). A refused key, a duplicate
     /// `kid`, or two active keys in one family make the whole keyset invalid.
     pub fn from_json(bytes: &[u8]) -> Result<Self, KeysetError> {
         let (raw_entries, extra) = split_key_array(bytes)?;

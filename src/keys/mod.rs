@@ -1,4 +1,4 @@
-//! Keys: parse, validate, generate and store them (CONTRACT §2).
+//! Keys: parse, validate, generate and store them (docs/REFERENCE.md §5).
 //!
 //! This is the only module that reads a keyset file. Every key is validated at import
 //! with a precise reason ([`KeyRejected`](crate::KeyRejected)); after that a key is a

@@ -1,4 +1,4 @@
-//! Session settings and their defaults (CONTRACT §5), validated once.
+//! Session settings and their defaults (docs/REFERENCE.md §2), validated once.
 
 use std::sync::Arc;
 use std::time::Duration;

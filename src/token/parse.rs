@@ -11,7 +11,7 @@ use super::header::ParsedHeader;
 use crate::error::{Malformed, TooLarge, VerifyError};
 use crate::json;
 
-/// The longest compact token accepted by default (CONTRACT §3): 8192 bytes is accepted.
+/// The longest compact token accepted by default (docs/REFERENCE.md §1): 8192 bytes is accepted.
 pub const MAX_TOKEN_BYTES: usize = 8192;
 
 /// A token from the outside world: bounded in size, and nothing more. Its claims cannot
@@ -80,6 +80,7 @@ impl<'a> UntrustedToken<'a> {
     /// Split, decode and parse a JWS whose payload is any octets (RFC 7520's and
     /// Wycheproof's payloads are text): the same segment, base64url, depth and header rules
     /// as [`parse`](Self::parse), and nothing about claims.
+    #[cfg(feature = "fuzzing")]
     pub(crate) fn parse_jws(&self) -> Result<ParsedJws<'a>, VerifyError> {
         let segments = Segments::split(self.raw)?;
         let mut buf = Vec::new();
@@ -177,6 +178,7 @@ impl ClaimsJson {
 }
 
 /// A JWS split and decoded, its payload left as octets.
+#[cfg(feature = "fuzzing")]
 #[derive(Debug)]
 pub(crate) struct ParsedJws<'a> {
     /// `base64url(header) "." base64url(payload)`: the bytes the signature covers.

@@ -1,4 +1,4 @@
-//! The auth server as an axum `Router` (CONTRACT §5): login, refresh, logout, logout-all,
+//! The auth server as an axum `Router` (docs/REFERENCE.md §2): login, refresh, logout, logout-all,
 //! RFC 7009 revocation and the JWKS, over a [`SessionManager`].
 
 mod body;

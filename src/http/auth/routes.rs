@@ -1,4 +1,4 @@
-//! The handlers of CONTRACT §5's routes.
+//! The handlers of docs/REFERENCE.md §2's routes.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -148,7 +148,7 @@ fn logged_out(state: &AuthState) -> Response {
 }
 
 /// `POST /auth/logout` with a bearer access token: that session ends. A body is ignored,
-/// but one over 16 KiB is still 413 (CONTRACT §5), as on every route.
+/// but one over 16 KiB is still 413 (docs/REFERENCE.md §2), as on every route.
 pub(crate) async fn logout(
     State(state): State<AuthState>,
     auth: Authenticated,

@@ -1,5 +1,5 @@
 //! How the CLI talks: machine output as JSON on stdout, one-line JSON rejections and
-//! human messages on stderr, and the exit codes of CONTRACT §3.
+//! human messages on stderr, and the exit codes of docs/REFERENCE.md §1.
 
 use std::ffi::OsStr;
 use std::io::{Read as _, Write as _};
@@ -81,7 +81,7 @@ pub(crate) fn print_line(text: &str) {
 /// break is stripped from stdin (it ends the line, it is not part of the token); anything
 /// else, whitespace included, stays and is judged by the parser.
 ///
-/// Size comes before structure (CONTRACT §3): input over the cap is `too_large` even when
+/// Size comes before structure (docs/REFERENCE.md §1): input over the cap is `too_large` even when
 /// it is not UTF-8, and input that is not UTF-8 is `malformed` (exit 1, one JSON line),
 /// whether it came from stdin or from an argument.
 pub(crate) fn read_token(arg: &OsStr) -> Result<String, Failure> {

@@ -1,4 +1,4 @@
-//! `gatepass serve`: the auth server of CONTRACT §5.
+//! `gatepass serve`: the auth server of docs/REFERENCE.md §2.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
