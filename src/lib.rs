@@ -36,7 +36,7 @@
 //! | *(none)* | — | the token core: keys and keysets, key rotation, issuing, verification with profiles, typed claims, the JWKS document, revocation lists, the memory and file session stores, [`SessionManager`] | ring, serde, serde_json, jsonwebtoken's types (no crypto backend), time, uuid, tracing |
 //! | `axum` | yes | `AuthLayer` and `Authenticated` for axum/tower APIs, RFC 6750 rejections, `SecureCookie` | axum (no default features), tower |
 //! | `jwks-client` | yes | `JwksClient`: a remote JWK Set, cached, refetched in a single flight on an unknown `kid` | tokio (current-thread parts), hyper's HTTP/1 client, rustls on ring, webpki-roots |
-//! | `server` | no | the auth server as an axum `Router` (`AuthRouter`), argon2id passwords, login throttling, `Maintenance`, `serve` with connection limits | argon2, hyper's server, hyper-util |
+//! | `server` | no | the auth server as an axum `Router` (`AuthServer`), argon2id passwords, login throttling, `Maintenance`, `serve` with connection limits | argon2, hyper's server, hyper-util |
 //! | `redis` | no | `RedisStore`: the session store shared by several nodes | redis-rs, rustls |
 //! | `postgres` | no | `PostgresStore`: the same on PostgreSQL | tokio-postgres, deadpool-postgres, rustls |
 //!
@@ -62,6 +62,8 @@ mod json;
 mod jwks;
 mod keys;
 mod revocation;
+#[cfg(feature = "server")]
+mod server;
 mod session;
 mod token;
 
@@ -131,14 +133,14 @@ pub use http::{
 
 // The auth server's building blocks (feature `server`).
 #[cfg(feature = "server")]
-pub use http::{
-    hash_password, AuthHandle, AuthRouter, CidrError, CookieMode, Credentials, HashingLimits,
-    IpCidr, KeyReload, Limit, LoginLimiter, LoginLimits, Maintenance, UsersError, UsersFile,
+pub use server::{
+    hash_password, AuthServer, AuthServerHandle, CidrError, CookieMode, HashingLimits, IpCidr,
+    KeyReload, Limit, LoginLimiter, LoginLimits, Maintenance, UserDirectory, UsersError, UsersFile,
 };
 // Serving a router with header and request deadlines, a connection cap and graceful
 // shutdown (feature `server`).
 #[cfg(feature = "server")]
-pub use http::{serve, ServeLimits};
+pub use server::{serve, ServeLimits};
 
 // Fuzz hooks and conformance helpers: only with the `fuzzing` feature (the fuzz crate
 // and this package's own tests), never part of the API.

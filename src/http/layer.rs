@@ -249,7 +249,7 @@ impl<C, F> AuthLayer<C, F> {
 impl<C, F> Config<C, F> {
     /// Authenticate one request: `Ok` lets it through (with the claims in `extensions`
     /// when it had credentials), `Err` is the answer.
-    pub(crate) fn authenticate(
+    pub(crate) fn verify_request(
         &self,
         headers: &HeaderMap,
         extensions: &mut Extensions,

@@ -80,7 +80,7 @@ where
         let (mut parts, body) = request.into_parts();
         match self
             .config
-            .authenticate(&parts.headers, &mut parts.extensions)
+            .verify_request(&parts.headers, &mut parts.extensions)
         {
             Ok(()) => AuthResponseFuture::inner(self.inner.call(Request::from_parts(parts, body))),
             Err(rejection) => {

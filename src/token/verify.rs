@@ -949,7 +949,7 @@ impl Verifier {
         let untrusted = UntrustedToken::with_limit(token, self.max_len)?;
         let mut parsed = untrusted.parse(kind, mode)?;
         let (alg, key) =
-            self.authenticate(&parsed.header, parsed.signing_input, parsed.signature())?;
+            self.check_signature(&parsed.header, parsed.signing_input, parsed.signature())?;
 
         // From here on the bytes are authentic; now judge them.
         if !self.profile.accepts(kind, parsed.header.typ.as_deref()) {
@@ -967,7 +967,7 @@ impl Verifier {
 
     /// Algorithm, key, then signature: after this the signing input is authentic, and the
     /// algorithm returned is the verifying key's.
-    fn authenticate(
+    fn check_signature(
         &self,
         header: &ParsedHeader,
         signing_input: &[u8],
@@ -998,7 +998,7 @@ impl Verifier {
         let untrusted = UntrustedToken::with_limit(token, self.max_len)?;
         let parsed = untrusted.parse_jws()?;
         let (alg, _) =
-            self.authenticate(&parsed.header, parsed.signing_input, &parsed.signature)?;
+            self.check_signature(&parsed.header, parsed.signing_input, &parsed.signature)?;
         Ok((parsed.header.into_header(alg), parsed.payload))
     }
 

@@ -9,11 +9,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::body;
+use super::client_address::client_address;
 use super::error::{no_store_json, ApiError};
+use super::hashing_pool::PoolError;
 use super::AuthState;
 use crate::error::SessionError;
-use crate::http::client_address::client_address;
-use crate::http::hashing_pool::PoolError;
 use crate::http::{clear_site_data, Authenticated};
 use crate::session::TokenPair;
 
@@ -75,7 +75,7 @@ pub(crate) async fn login(
     );
     let checked = state
         .hashing
-        .run(move || credentials.authenticate(&user, &pass))
+        .run(move || credentials.verify_password(&user, &pass))
         .await;
     let subject = match checked {
         Ok(Ok(subject)) => subject,
