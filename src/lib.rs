@@ -72,9 +72,10 @@ pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 
 // Errors, one enum per boundary, each with a stable `kind()` or precise reason.
 pub use error::{
-    Claim, ConfigError, InvalidGrant, IssueError, KeyRejected, KeysetError, Malformed, Revoked,
-    SessionError, TooLarge, VerifyError,
+    Claim, ConfigError, IssueError, KeyRejected, Malformed, Revoked, TooLarge, VerifyError,
 };
+pub use keys::KeysetError;
+pub use session::{InvalidGrant, SessionError};
 
 // Keys: algorithms, key types, the keyset file and where verifiers find keys.
 pub use keys::{
@@ -120,7 +121,7 @@ pub use revocation::{RedisOptions, RedisStore};
 pub use revocation::{PostgresOptions, PostgresStore};
 
 // Sessions: login, rotation, reuse detection, timeouts, logout.
-pub use session::{SessionConfig, SessionManager, SessionSetupError, TokenPair};
+pub use session::{SessionConfig, SessionManager, SessionSetupError, TokenPair, REVOCATION_MARGIN};
 
 // HTTP (feature `axum`): the bearer layer and extractor for axum/tower APIs, RFC 6750
 // rejections, and token cookies.

@@ -456,13 +456,6 @@ fn dispatch(command: Command) -> CliResult {
             kid,
         }),
         Command::Verify(v) => {
-            if v.leeway > gatepass::MAX_LEEWAY.as_secs() {
-                return Err(Failure::usage(format!(
-                    "--leeway {} is above the maximum of {} seconds",
-                    v.leeway,
-                    gatepass::MAX_LEEWAY.as_secs()
-                )));
-            }
             if v.profile == Profile::Jwt && v.kind == TokenType::Refresh {
                 return Err(Failure::usage(
                     "--profile jwt verifies access tokens only; --type refresh takes the gatepass profile",

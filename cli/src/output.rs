@@ -104,17 +104,9 @@ pub(crate) fn read_token(arg: &OsStr) -> Result<String, Failure> {
     } else {
         arg.as_encoded_bytes().to_vec()
     };
-    if bytes.len() > gatepass::MAX_TOKEN_BYTES {
-        return Err(Failure::from(gatepass::VerifyError::TooLarge(
-            gatepass::TooLarge::Length {
-                max: gatepass::MAX_TOKEN_BYTES,
-            },
-        )));
-    }
-    String::from_utf8(bytes).map_err(|_| Failure::Rejected {
-        kind: "malformed",
-        message: "malformed token: not UTF-8 text (a compact JWS is ASCII)".into(),
-    })
+    // The library's size-then-text rule; the verifier checks everything else.
+    let token = gatepass::UntrustedToken::from_bytes(&bytes)?;
+    Ok(token.as_str().to_owned())
 }
 
 /// Format unix seconds as RFC 3339 UTC for humans.

@@ -13,8 +13,8 @@ use super::client_address::client_address;
 use super::error::{no_store_json, ApiError};
 use super::hashing_pool::PoolError;
 use super::AuthState;
-use crate::error::SessionError;
 use crate::http::{clear_site_data, Authenticated};
+use crate::session::SessionError;
 use crate::session::TokenPair;
 
 /// The token response (RFC 6749 §5.1), with the refresh token moved into the cookie in

@@ -57,6 +57,29 @@ impl<'a> UntrustedToken<'a> {
         Ok(Self { raw })
     }
 
+    /// Accept raw bytes (a token read from a file or stdin): size first, so input over
+    /// [`MAX_TOKEN_BYTES`] is `too_large` whatever it holds, then text, so bytes that are
+    /// not UTF-8 (never part of a compact JWS) are `malformed`.
+    ///
+    /// ```
+    /// use gatepass::{UntrustedToken, VerifyError};
+    ///
+    /// assert_eq!(UntrustedToken::from_bytes(b"a.b.c")?.as_str(), "a.b.c");
+    /// assert_eq!(UntrustedToken::from_bytes(b"a.b.\xff").unwrap_err().kind(), "malformed");
+    /// assert_eq!(UntrustedToken::from_bytes(&[0xff; 8193]).unwrap_err().kind(), "too_large");
+    /// # Ok::<(), VerifyError>(())
+    /// ```
+    pub fn from_bytes(raw: &'a [u8]) -> Result<Self, VerifyError> {
+        if raw.len() > MAX_TOKEN_BYTES {
+            return Err(VerifyError::TooLarge(TooLarge::Length {
+                max: MAX_TOKEN_BYTES,
+            }));
+        }
+        let raw =
+            std::str::from_utf8(raw).map_err(|_| VerifyError::Malformed(Malformed::Segments))?;
+        Ok(Self { raw })
+    }
+
     /// The token as given.
     pub fn as_str(&self) -> &'a str {
         self.raw

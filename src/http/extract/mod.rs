@@ -11,8 +11,8 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::credentials::find_token;
-use super::layer::TokenSource;
 use super::rejection::AuthRejection;
+use super::request::TokenSource;
 use crate::token::{AccessClaims, Verified, Verifier};
 
 /// The request's authentication: `Ok(None)` when it carries no credentials.
