@@ -31,7 +31,11 @@ fn read_until_closed(stream: &mut TcpStream, deadline: Instant) -> Option<Vec<u8
         match stream.read(&mut buf) {
             Ok(0) => return Some(bytes),
             Ok(n) => bytes.extend_from_slice(&buf[..n]),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) => {}
             // Closed with unread bytes of ours still in its buffer: closed all the same.
             Err(e) if e.kind() == ErrorKind::ConnectionReset => return Some(bytes),
             Err(e) => panic!("reading: {e}"),
@@ -133,7 +137,11 @@ fn trickle(addr: SocketAddr, head: &str, body_byte: u8) -> (Duration, Option<Vec
         match stream.read(&mut buf) {
             Ok(0) => return (started.elapsed(), Some(answer)),
             Ok(n) => answer.extend_from_slice(&buf[..n]),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) => {}
             Err(e) if e.kind() == ErrorKind::ConnectionReset => {
                 return (started.elapsed(), Some(answer))
             }
