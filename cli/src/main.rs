@@ -90,3 +90,15 @@ fn main() -> ExitCode {
         Err(failure) => failure.report(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    /// The ids that `conflicts_with`, `requires` and groups name live in other files than
+    /// the top-level enum; clap checks them all here, not only on the commands a test runs.
+    #[test]
+    fn the_command_tree_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}
