@@ -1,11 +1,13 @@
 //! Where `gatepass serve` takes its settings from: flags, then `GATEPASS_*` environment
 //! variables, then the TOML file of `--config FILE`, then the defaults.
 //!
-//! Each setting is declared once, as a flag of [`ServeCli`](super::ServeCli); its
-//! environment variable is `GATEPASS_` and the flag's name in upper case with `-` as `_`,
-//! and its file key the flag's name with `-` as `_`. Values from the environment and the
-//! file are turned into the flags they stand for and parsed by the same parser, so a bad
-//! value is refused the same way wherever it comes from, and the error names where.
+//! Each setting is declared once, as a flag of the clap struct given to [`resolve`]
+//! (`serve::ServeArgs`); its environment variable is `GATEPASS_` and the flag's name in
+//! upper case with `-` as `_`, and its file key the flag's name with `-` as `_`. Values
+//! from the environment and the file are turned into the flags they stand for and parsed
+//! by the same parser, so a bad value is refused the same way wherever it comes from, and
+//! the error names where. This module knows no setting by name but `--config` and
+//! `--print-config`, so it imports nothing of `serve`.
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -16,7 +18,6 @@ use clap::{ArgAction, ArgMatches, Args, Command, FromArgMatches};
 use serde_json::{json, Value};
 
 use super::output::Failure;
-use super::ServeCli;
 
 /// Where a setting's effective value came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,8 +40,8 @@ impl Source {
 }
 
 /// The settings, resolved, and where each came from.
-pub(crate) struct Resolved {
-    pub(crate) cli: ServeCli,
+pub(crate) struct Resolved<T> {
+    pub(crate) settings: T,
     matches: ArgMatches,
     sources: BTreeMap<String, Source>,
 }
@@ -48,8 +49,8 @@ pub(crate) struct Resolved {
 /// Flags that say where the settings are, not settings themselves.
 const NOT_LAYERED: [&str; 2] = ["config", "print_config"];
 
-fn command() -> Command {
-    ServeCli::augment_args(Command::new("serve").no_binary_name(true))
+fn command<T: Args>() -> Command {
+    T::augment_args(Command::new("serve").no_binary_name(true))
 }
 
 /// The first line of a clap error, without its `error: ` prefix.
@@ -59,9 +60,10 @@ fn clap_message(err: &clap::Error) -> String {
     line.strip_prefix("error: ").unwrap_or(line).to_owned()
 }
 
-/// Parse `args` (no binary name) as serve flags; a failure is a usage error from `origin`.
-fn parse(args: &[OsString], origin: &str) -> Result<ArgMatches, Failure> {
-    command()
+/// Parse `args` (no binary name) as the flags of `T`; a failure is a usage error from
+/// `origin`.
+fn parse<T: Args>(args: &[OsString], origin: &str) -> Result<ArgMatches, Failure> {
+    command::<T>()
         .try_get_matches_from(args)
         .map_err(|e| Failure::usage(format!("{origin}: {}", clap_message(&e))))
 }
@@ -144,9 +146,10 @@ fn read_file(path: &Path) -> Result<toml::Table, Failure> {
         .map_err(|e| Failure::usage(format!("{origin}: not valid TOML: {}", e.message())))
 }
 
-/// Resolve the settings of `gatepass serve ARGS` (the arguments after `serve`).
-pub(crate) fn resolve(args: &[OsString]) -> Result<Resolved, Failure> {
-    let flags = parse(args, "command line")?;
+/// Resolve the settings of `gatepass serve ARGS` (the arguments after `serve`), declared
+/// as the flags of `T`.
+pub(crate) fn resolve<T: Args + FromArgMatches>(args: &[OsString]) -> Result<Resolved<T>, Failure> {
+    let flags = parse::<T>(args, "command line")?;
     let given = |id: &str| flags.value_source(id) == Some(ValueSource::CommandLine);
     let config: Option<PathBuf> = flags
         .get_one::<PathBuf>("config")
@@ -160,7 +163,7 @@ pub(crate) fn resolve(args: &[OsString]) -> Result<Resolved, Failure> {
     let mut sources = BTreeMap::new();
     let mut from_env: Vec<OsString> = Vec::new();
     let mut from_file: Vec<OsString> = Vec::new();
-    for arg in command().get_arguments() {
+    for arg in command::<T>().get_arguments() {
         let id = arg.get_id().as_str();
         let Some(long) = arg.get_long() else { continue };
         let key = long.replace('-', "_");
@@ -182,7 +185,7 @@ pub(crate) fn resolve(args: &[OsString]) -> Result<Resolved, Failure> {
                 .map_err(|why| Failure::usage(format!("{origin}: {why}")))?;
             let fragment = as_flags(long, arg.get_action(), &value)
                 .map_err(|why| Failure::usage(format!("{origin}: {why}")))?;
-            parse(&fragment, &origin)?;
+            parse::<T>(&fragment, &origin)?;
             from_env.extend(fragment);
             sources.insert(key, Source::Env);
             continue;
@@ -193,7 +196,7 @@ pub(crate) fn resolve(args: &[OsString]) -> Result<Resolved, Failure> {
                 toml_to_json(value).map_err(|why| Failure::usage(format!("{origin}: {why}")))?;
             let fragment = as_flags(long, arg.get_action(), &value)
                 .map_err(|why| Failure::usage(format!("{origin}: {why}")))?;
-            parse(&fragment, &origin)?;
+            parse::<T>(&fragment, &origin)?;
             from_file.extend(fragment);
             sources.insert(key, Source::File);
             continue;
@@ -210,10 +213,10 @@ pub(crate) fn resolve(args: &[OsString]) -> Result<Resolved, Failure> {
     let mut all = from_file;
     all.extend(from_env);
     all.extend(args.iter().cloned());
-    let matches = parse(&all, "settings")?;
-    let cli = ServeCli::from_arg_matches(&matches).map_err(|e| Failure::usage(clap_message(&e)))?;
+    let matches = parse::<T>(&all, "settings")?;
+    let settings = T::from_arg_matches(&matches).map_err(|e| Failure::usage(clap_message(&e)))?;
     Ok(Resolved {
-        cli,
+        settings,
         matches,
         sources,
     })
@@ -254,11 +257,11 @@ pub(crate) fn mask_secrets(url: &str) -> String {
     out
 }
 
-impl Resolved {
+impl<T: Args> Resolved<T> {
     /// The effective settings as JSON, secrets masked, with where each came from.
     pub(crate) fn to_json(&self) -> Value {
         let mut settings = serde_json::Map::new();
-        for arg in command().get_arguments() {
+        for arg in command::<T>().get_arguments() {
             let Some(long) = arg.get_long() else { continue };
             let key = long.replace('-', "_");
             if NOT_LAYERED.contains(&key.as_str()) {

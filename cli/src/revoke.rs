@@ -2,18 +2,51 @@
 
 use std::ffi::OsString;
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use gatepass::{EndReason, FileStore, SessionStore as _, SubjectCutoff, UntrustedToken};
 use serde_json::{json, Value};
 
+use super::args::unix_time;
 use super::output::{block_on, print_json, CliResult, Failure};
 
 use gatepass::REVOCATION_MARGIN as MARGIN;
 
+/// `gatepass revoke`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["token", "jti", "sid", "sub"])))]
+pub(crate) struct RevokeArgs {
+    /// The revocation journal (created if missing).
+    #[arg(long, value_name = "FILE")]
+    revocations: PathBuf,
+    /// Revoke this token (by its jti, until its exp); - reads it from stdin.
+    #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
+    token: Option<OsString>,
+    /// Revoke the token with this jti...
+    #[arg(long, value_name = "ID", requires = "exp", allow_hyphen_values = true)]
+    jti: Option<String>,
+    /// Revoke every token of this session...
+    #[arg(long, value_name = "ID", requires = "exp", allow_hyphen_values = true)]
+    sid: Option<String>,
+    /// ...until this unix time (the last such token's exp).
+    #[arg(long, value_name = "UNIX", value_parser = unix_time)]
+    exp: Option<u64>,
+    /// Revoke every token of this subject issued before --before.
+    #[arg(
+        long,
+        value_name = "SUB",
+        requires = "before",
+        allow_hyphen_values = true
+    )]
+    sub: Option<String>,
+    /// The subject cut-off (unix time): tokens with iat < UNIX are revoked.
+    #[arg(long, value_name = "UNIX", value_parser = unix_time)]
+    before: Option<u64>,
+}
+
 /// What to revoke, as given on the command line.
 #[derive(Debug)]
-pub(crate) enum Target {
+enum Target {
     /// A token as given on the command line (not necessarily UTF-8), or `-` for stdin.
     Token(OsString),
     Entry(Entry),
@@ -21,7 +54,7 @@ pub(crate) enum Target {
 
 /// One revocation entry.
 #[derive(Debug)]
-pub(crate) enum Entry {
+enum Entry {
     Jti { jti: String, exp: u64 },
     Sid { sid: String, exp: u64 },
     Subject { sub: String, before: u64 },
@@ -50,7 +83,26 @@ fn rejected(message: &str) -> Failure {
     }
 }
 
-pub(crate) fn revoke(path: &Path, target: Target) -> CliResult {
+/// Run `gatepass revoke`.
+pub(crate) fn run(args: RevokeArgs) -> CliResult {
+    // clap's group admits one of the four; a stray --exp or --before is refused here.
+    let target = match (args.token, args.jti, args.sid, args.sub, args.exp, args.before) {
+        (Some(token), None, None, None, None, None) => Target::Token(token),
+        (None, Some(jti), None, None, Some(exp), None) => Target::Entry(Entry::Jti { jti, exp }),
+        (None, None, Some(sid), None, Some(exp), None) => Target::Entry(Entry::Sid { sid, exp }),
+        (None, None, None, Some(sub), None, Some(before)) => {
+            Target::Entry(Entry::Subject { sub, before })
+        }
+        _ => {
+            return Err(Failure::usage(
+                "give exactly one of --token, --jti with --exp, --sid with --exp, or --sub with --before",
+            ))
+        }
+    };
+    revoke(&args.revocations, target)
+}
+
+fn revoke(path: &Path, target: Target) -> CliResult {
     let entry = match target {
         Target::Token(raw) => {
             let token = super::output::read_token(&raw)?;

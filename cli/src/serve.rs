@@ -1,5 +1,6 @@
 //! `gatepass serve`: the auth server of docs/REFERENCE.md §2.
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use gatepass::{
     SystemClock, UserDirectory, UsersFile,
 };
 
+use super::config;
 use super::output::{print_json, CliResult, Failure};
 
 /// Log format of the server.
@@ -26,29 +28,145 @@ pub(crate) enum LogFormat {
     Json,
 }
 
-/// Everything `gatepass serve` was told.
-#[derive(Debug)]
+/// `gatepass serve`: every setting of the server, declared once. Each flag is also a
+/// `GATEPASS_*` environment variable and a key of the `--config` file (see the `config`
+/// module), so its doc comment is the help of all three.
+#[derive(Debug, clap::Args)]
 pub(crate) struct ServeArgs {
-    pub(crate) listen: SocketAddr,
-    pub(crate) keyset: Option<PathBuf>,
-    pub(crate) users: Option<PathBuf>,
-    pub(crate) store: String,
-    pub(crate) demo: bool,
-    pub(crate) access_ttl: u64,
-    pub(crate) idle_timeout: u64,
-    pub(crate) absolute_timeout: u64,
-    pub(crate) grace: u64,
-    pub(crate) iss: String,
-    pub(crate) aud: String,
-    pub(crate) leeway: u64,
-    pub(crate) cookies: bool,
-    pub(crate) allowed_origins: Vec<String>,
-    pub(crate) login_limits: gatepass::LoginLimits,
-    pub(crate) limits: gatepass::ServeLimits,
-    pub(crate) trusted_proxies: Vec<gatepass::IpCidr>,
-    pub(crate) hashing: gatepass::HashingLimits,
-    pub(crate) log_format: LogFormat,
-    pub(crate) log_level: tracing::Level,
+    /// A TOML file of settings: keys named like these flags with - as _ (store = "...",
+    /// access_ttl = 300, trusted_proxy = ["10.0.0.0/8"]). Flags beat GATEPASS_* environment
+    /// variables, which beat the file, which beats the defaults. Also GATEPASS_CONFIG.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print the effective settings (passwords masked) and where each came from, then exit.
+    #[arg(long)]
+    print_config: bool,
+    /// Address to listen on (port 0: any free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The keyset to sign and verify with (reloaded when the file changes).
+    #[arg(long, value_name = "FILE")]
+    keyset: Option<PathBuf>,
+    /// The users file (`gatepass users add`).
+    #[arg(long, value_name = "FILE")]
+    users: Option<PathBuf>,
+    /// Where sessions and revocations live: memory, file:PATH, redis://HOST:PORT[/DB], or
+    /// postgres://USER@HOST:PORT/DB (add ?sslmode=require for TLS). A URL with a password
+    /// belongs in GATEPASS_STORE or the --config file, not here (the command line is
+    /// visible to every local user).
+    #[arg(long, value_name = "URL", default_value = "memory")]
+    store: String,
+    /// A throwaway in-memory keyset and a `demo` user whose password is printed once.
+    #[arg(long)]
+    demo: bool,
+    /// Access-token lifetime in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    access_ttl: u64,
+    /// A session without a refresh for this long ends.
+    #[arg(long, value_name = "SECS", default_value_t = 1800)]
+    idle_timeout: u64,
+    /// A session ends this long after login, whatever happens.
+    #[arg(long, value_name = "SECS", default_value_t = 43200)]
+    absolute_timeout: u64,
+    /// How long the direct parent of the current refresh token gets the same answer.
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    grace: u64,
+    /// `iss` of every token.
+    #[arg(long, value_name = "ISS", default_value = "gatepass")]
+    iss: String,
+    /// `aud` of every token.
+    #[arg(long, value_name = "AUD", default_value = "gatepass")]
+    aud: String,
+    /// Clock-skew leeway for the server's own tokens.
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    leeway: u64,
+    /// Cookie mode: the refresh token in a __Host- cookie instead of the JSON body.
+    #[arg(long)]
+    cookies: bool,
+    /// In cookie mode, an origin allowed to refresh with the cookie (default: same origin).
+    #[arg(long = "allowed-origin", value_name = "ORIGIN", requires = "cookies")]
+    allowed_origins: Vec<String>,
+    /// Failed logins allowed per username before throttling (then one per minute).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    max_login_failures: u32,
+    /// Login attempts allowed per client address before throttling (then one per 3 s).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    max_login_attempts: u32,
+    /// Seconds a client may take to send a request head; a connection still sending one,
+    /// or idle between requests, is closed after this (1 to 86400).
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    header_timeout: u64,
+    /// Seconds a request may take once its head has arrived (body and answer); beyond, it
+    /// gets 408 and the connection is closed (1 to 86400).
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    request_timeout: u64,
+    /// Open connections allowed at once; more wait in the listen backlog until one closes.
+    /// Keep it below the file-descriptor limit (ulimit -n).
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// A reverse proxy network (CIDR, IPv4 or IPv6) whose X-Forwarded-For or Forwarded
+    /// header names the client for login throttling; repeatable.
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    trusted_proxies: Vec<gatepass::IpCidr>,
+    /// Threads checking passwords (default and maximum: one per core).
+    #[arg(long, value_name = "N")]
+    hashing_threads: Option<usize>,
+    /// Password checks that may wait for a thread before logins answer 503 (default: 4
+    /// per thread).
+    #[arg(long, value_name = "N")]
+    hashing_queue: Option<usize>,
+    /// Log lines as text or JSON (on stderr).
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    log_format: LogFormat,
+    /// The most detailed log level shown.
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    log_level: tracing::Level,
+}
+
+impl ServeArgs {
+    fn login_limits(&self) -> gatepass::LoginLimits {
+        gatepass::LoginLimits::new(
+            gatepass::Limit::new(self.max_login_failures, 60),
+            gatepass::Limit::new(self.max_login_attempts, 3),
+        )
+    }
+
+    fn limits(&self) -> gatepass::ServeLimits {
+        gatepass::ServeLimits::default()
+            .header_timeout(Duration::from_secs(self.header_timeout))
+            .request_timeout(Duration::from_secs(self.request_timeout))
+            .max_connections(usize::try_from(self.max_connections).unwrap_or(usize::MAX))
+    }
+
+    /// `--hashing-threads` and `--hashing-queue`, each defaulting on its own.
+    fn hashing(&self) -> gatepass::HashingLimits {
+        let limits = self.hashing_threads.map_or_else(
+            gatepass::HashingLimits::default,
+            gatepass::HashingLimits::with_threads,
+        );
+        match self.hashing_queue {
+            Some(queue) => gatepass::HashingLimits::new(limits.threads, queue),
+            None => limits,
+        }
+    }
+}
+
+/// Run `gatepass serve`. `flags` is the command line alone; the server runs on those flags
+/// layered over the `GATEPASS_*` environment and the `--config` file, which needs to know
+/// which flags were typed rather than defaulted, so the layering reads the command line
+/// again.
+pub(crate) fn run(flags: ServeArgs) -> CliResult {
+    let tail: Vec<OsString> = std::env::args_os()
+        .skip(1)
+        .skip_while(|arg| arg != "serve")
+        .skip(1)
+        .collect();
+    let resolved = config::resolve::<ServeArgs>(&tail)?;
+    // Neither layered nor layerable: only the command line asks for the settings.
+    if flags.print_config {
+        return print_json(&resolved.to_json(), true);
+    }
+    serve(resolved.settings)
 }
 
 fn init_logs(format: LogFormat, level: tracing::Level) {
@@ -99,7 +217,7 @@ async fn open_store(url: &str) -> Result<Arc<dyn SessionStore>, Failure> {
     }
     Err(Failure::usage(format!(
         "--store {:?}: expected memory, file:PATH, redis://HOST:PORT or postgres://USER@HOST:PORT/DB",
-        super::config::mask_secrets(url)
+        config::mask_secrets(url)
     )))
 }
 
@@ -221,7 +339,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::usage(format!("cannot start the async runtime: {e}")))
 }
 
-pub(crate) fn serve(args: ServeArgs) -> CliResult {
+fn serve(args: ServeArgs) -> CliResult {
     init_logs(args.log_format, args.log_level);
     if args.leeway > gatepass::MAX_LEEWAY.as_secs() {
         return Err(Failure::usage(format!(
@@ -230,10 +348,10 @@ pub(crate) fn serve(args: ServeArgs) -> CliResult {
         )));
     }
     let runtime = runtime()?;
-    runtime.block_on(run(args))
+    runtime.block_on(run_server(args))
 }
 
-async fn run(args: ServeArgs) -> CliResult {
+async fn run_server(args: ServeArgs) -> CliResult {
     let Identity {
         keyset,
         users,
@@ -256,9 +374,9 @@ async fn run(args: ServeArgs) -> CliResult {
         credentials,
         PublishedJwks::new(&keyset, &policy),
     )
-    .login_limits(args.login_limits)
+    .login_limits(args.login_limits())
     .trusted_proxies(args.trusted_proxies.iter().copied())
-    .password_hashing(args.hashing);
+    .password_hashing(args.hashing());
     if args.cookies {
         let mut mode = CookieMode::new().map_err(Failure::usage)?;
         for origin in &args.allowed_origins {
@@ -268,6 +386,7 @@ async fn run(args: ServeArgs) -> CliResult {
         }
         router = router.cookie_mode(mode);
     }
+    let limits = args.limits();
     let (app, handle) = router.into_server_router();
     let app = app.layer(axum::middleware::from_fn(log_requests));
 
@@ -293,7 +412,7 @@ async fn run(args: ServeArgs) -> CliResult {
 
     print_json(&serde_json::json!({ "listening": addr.to_string() }), false)?;
     tracing::info!(event = "listening", %addr, store = %store_kind(&args.store), cookies = args.cookies,
-        max_connections = args.limits.max_connections);
+        max_connections = limits.max_connections);
     if let Some(password) = demo_password {
         // Printed once, on purpose: the demo user's password exists nowhere else.
         eprintln!("demo user: demo");
@@ -302,23 +421,8 @@ async fn run(args: ServeArgs) -> CliResult {
             "try: curl -s -X POST http://{addr}/auth/login -H 'content-type: application/json' -d '{{\"username\":\"demo\",\"password\":\"{password}\"}}'"
         );
     }
-    gatepass::serve(listener, app, args.limits, shutdown_signal()).await;
+    gatepass::serve(listener, app, limits, shutdown_signal()).await;
     Ok(())
-}
-
-/// `--hashing-threads` and `--hashing-queue`, each defaulting on its own.
-pub(crate) fn hashing_limits(
-    threads: Option<usize>,
-    queue: Option<usize>,
-) -> gatepass::HashingLimits {
-    let limits = threads.map_or_else(
-        gatepass::HashingLimits::default,
-        gatepass::HashingLimits::with_threads,
-    );
-    match queue {
-        Some(queue) => gatepass::HashingLimits::new(limits.threads, queue),
-        None => limits,
-    }
 }
 
 fn store_kind(url: &str) -> &str {

@@ -1,6 +1,6 @@
 //! `issue`, `verify` and `inspect`.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,20 +11,107 @@ use gatepass::{
 };
 use serde_json::{json, Value};
 
+use super::args::{unix_time, KeysetArg};
 use super::output::{print_json, print_line, read_token, CliResult, Failure};
 
-/// Arguments of `gatepass issue`.
-#[derive(Debug)]
+/// `gatepass issue`.
+#[derive(Debug, clap::Args)]
 pub(crate) struct IssueArgs {
-    pub(crate) keyset: PathBuf,
-    pub(crate) iss: String,
-    pub(crate) aud: Vec<String>,
-    pub(crate) sub: String,
-    pub(crate) ttl: u64,
-    pub(crate) claims: Vec<String>,
-    pub(crate) at: Option<u64>,
-    pub(crate) alg: Option<Algorithm>,
-    pub(crate) kid: Option<String>,
+    #[command(flatten)]
+    keyset: KeysetArg,
+    /// Issuer (`iss`).
+    #[arg(long, value_name = "ISS")]
+    iss: String,
+    /// Audience (`aud`); repeat for several.
+    #[arg(long, value_name = "AUD", required = true)]
+    aud: Vec<String>,
+    /// Subject (`sub`).
+    #[arg(long, value_name = "SUB")]
+    sub: String,
+    /// Lifetime in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = gatepass::DEFAULT_ACCESS_TTL)]
+    ttl: u64,
+    /// A custom claim, its value as JSON (e.g. --claim 'role="admin"'); repeatable.
+    #[arg(long = "claim", value_name = "NAME=JSON")]
+    claims: Vec<String>,
+    /// Issue as of this unix time instead of now.
+    #[arg(long, value_name = "UNIX", value_parser = unix_time)]
+    at: Option<u64>,
+    /// Sign with the active key of this algorithm (default: EdDSA, then ECDSA, then HMAC).
+    #[arg(long, value_name = "ALG", conflicts_with = "kid")]
+    alg: Option<Algorithm>,
+    /// Sign with this active key.
+    #[arg(long, value_name = "KID", allow_hyphen_values = true)]
+    kid: Option<String>,
+}
+
+/// `gatepass verify`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct VerifyArgs {
+    /// Trust the active and retiring keys of this keyset.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "jwks",
+        required_unless_present = "jwks"
+    )]
+    keyset: Option<PathBuf>,
+    /// Trust the public keys of this JWK Set (`oct` keys and keys with private members are
+    /// left out): a file, or an https:// URL (http:// for loopback) fetched with the remote
+    /// JWKS client (5 s timeout, 512 KiB cap).
+    #[arg(long, value_name = "FILE_OR_URL")]
+    jwks: Option<String>,
+    /// Whose tokens to accept: gatepass (this tool's own: typ at+jwt, iat and jti
+    /// required) or jwt (other issuers' access tokens: typ absent, JWT or at+jwt; only iss,
+    /// exp and aud required).
+    #[arg(long, value_name = "gatepass|jwt", default_value = "gatepass")]
+    profile: Profile,
+    /// Accepted issuer; repeatable (the token's iss must equal one).
+    #[arg(long, value_name = "ISS", required = true)]
+    iss: Vec<String>,
+    /// Accepted audience; repeatable (the token's aud must contain one).
+    #[arg(
+        long,
+        value_name = "AUD",
+        required_unless_present = "no_audience",
+        conflicts_with = "no_audience"
+    )]
+    aud: Vec<String>,
+    /// Skip the audience check (for issuers whose access tokens carry none).
+    #[arg(long)]
+    no_audience: bool,
+    /// A claim that must be present; repeatable (absent: missing_claim).
+    #[arg(long = "require", value_name = "CLAIM")]
+    require: Vec<String>,
+    /// Expected token type.
+    #[arg(long = "type", value_name = "access|refresh", default_value = "access")]
+    kind: TokenType,
+    /// Allowed algorithm; repeatable (default: all supported).
+    #[arg(long = "alg", value_name = "ALG")]
+    algs: Vec<Algorithm>,
+    /// Clock-skew leeway in seconds (at most 300).
+    #[arg(long, value_name = "SECS", default_value_t = gatepass::DEFAULT_LEEWAY.as_secs())]
+    leeway: u64,
+    /// Reject tokens issued more than SECS ago.
+    #[arg(long, value_name = "SECS")]
+    max_age: Option<u64>,
+    /// Reject tokens revoked in this journal (see `gatepass revoke`).
+    #[arg(long, value_name = "FILE")]
+    revocations: Option<PathBuf>,
+    /// Verify as of this unix time instead of now.
+    #[arg(long, value_name = "UNIX", value_parser = unix_time)]
+    at: Option<u64>,
+    /// The token, or - to read it from stdin.
+    #[arg(value_name = "TOKEN|-")]
+    token: OsString,
+}
+
+/// `gatepass inspect`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct InspectArgs {
+    /// The token, or - to read it from stdin.
+    #[arg(value_name = "TOKEN|-")]
+    token: OsString,
 }
 
 fn parse_claims(pairs: &[String]) -> Result<CustomClaims, Failure> {
@@ -57,7 +144,7 @@ pub(crate) fn issue(args: IssueArgs) -> CliResult {
         return Err(Failure::usage("--ttl must be at least 1 second"));
     }
     let claims = parse_claims(&args.claims)?;
-    let keyset = Keyset::load(&args.keyset)?;
+    let keyset = Keyset::load(&args.keyset.path)?;
     let selector = match (args.kid, args.alg) {
         (Some(kid), _) => KeySelector::Kid(kid),
         (None, Some(alg)) => KeySelector::Algorithm(alg),
@@ -75,27 +162,6 @@ pub(crate) fn issue(args: IssueArgs) -> CliResult {
     let issued = builder.issue().map_err(Failure::usage)?;
     print_line(&issued.token);
     Ok(())
-}
-
-/// Arguments of `gatepass verify`.
-#[derive(Debug)]
-pub(crate) struct VerifyArgs {
-    pub(crate) keyset: Option<PathBuf>,
-    pub(crate) jwks: Option<String>,
-    pub(crate) profile: Profile,
-    /// Accepted issuers (at least one, as clap requires).
-    pub(crate) iss: Vec<String>,
-    /// Accepted audiences; empty only with `--no-audience` (clap enforces one or the other).
-    pub(crate) aud: Vec<String>,
-    pub(crate) no_audience: bool,
-    pub(crate) require: Vec<String>,
-    pub(crate) kind: TokenType,
-    pub(crate) algs: Vec<Algorithm>,
-    pub(crate) leeway: u64,
-    pub(crate) max_age: Option<u64>,
-    pub(crate) revocations: Option<PathBuf>,
-    pub(crate) at: Option<u64>,
-    pub(crate) token: OsString,
 }
 
 /// A JWK Set file, read exactly as the remote client reads a fetched set: public keys only.
@@ -128,6 +194,11 @@ fn remote_jwks(url: &str) -> Result<(tokio::runtime::Runtime, JwksClient), Failu
 }
 
 pub(crate) fn verify(args: VerifyArgs) -> CliResult {
+    if args.profile == Profile::Jwt && args.kind == TokenType::Refresh {
+        return Err(Failure::usage(
+            "--profile jwt verifies access tokens only; --type refresh takes the gatepass profile",
+        ));
+    }
     let mut remote = None;
     let keys: Arc<dyn KeySource> = match (&args.keyset, &args.jwks) {
         (Some(path), None) => Arc::new(Keyset::load(path)?.verification_keys()),
@@ -200,8 +271,8 @@ pub(crate) fn verify(args: VerifyArgs) -> CliResult {
     print_json(&output, false)
 }
 
-pub(crate) fn inspect(token: &OsStr) -> CliResult {
-    let token = read_token(token)?;
+pub(crate) fn inspect(args: InspectArgs) -> CliResult {
+    let token = read_token(&args.token)?;
     let shown = UntrustedToken::new(&token)?.insecure_inspect()?;
     print_json(
         &json!({ "verified": false, "header": shown.header, "claims": shown.claims }),

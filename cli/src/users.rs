@@ -2,13 +2,82 @@
 //! read from stdin (never argv, visible in `ps`) and stored as argon2id hashes.
 
 use std::io::Read as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use gatepass::{CustomClaims, UsersError, UsersFile};
 use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::output::{print_json, CliResult, Failure};
+
+/// `gatepass users ...`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum UsersCommand {
+    /// Add a user; the password is read from stdin and stored as an argon2id hash.
+    Add {
+        /// The users file (created if missing, mode 0600).
+        #[arg(long, value_name = "FILE")]
+        users: PathBuf,
+        /// The username (also the token subject).
+        #[arg(long, value_name = "NAME", allow_hyphen_values = true)]
+        username: String,
+        /// Set a new password if the user exists.
+        #[arg(long)]
+        replace: bool,
+        /// Claims (a JSON object) added to the user's access tokens, e.g. '{"roles":["admin"]}'.
+        #[arg(long, value_name = "JSON")]
+        claims: Option<String>,
+    },
+    /// List the users and their claims as JSON lines (never the hashes).
+    List {
+        /// The users file.
+        #[arg(long, value_name = "FILE")]
+        users: PathBuf,
+    },
+    /// Remove a user: they can no longer log in (sessions already open are not ended).
+    Remove(UserArgs),
+    /// Set a new password, read from stdin.
+    Passwd(UserArgs),
+    /// Set the claims added to a user's access tokens (replacing the previous ones; '{}'
+    /// clears them). Registered claims (iss, sub, aud, exp, nbf, iat, jti, sid, cnf) are
+    /// refused.
+    SetClaims {
+        #[command(flatten)]
+        user: UserArgs,
+        /// The claims, a JSON object.
+        #[arg(long, value_name = "JSON")]
+        claims: String,
+    },
+}
+
+/// The user a `users` subcommand acts on.
+#[derive(Debug, clap::Args)]
+pub(crate) struct UserArgs {
+    /// The users file.
+    #[arg(long, value_name = "FILE")]
+    users: PathBuf,
+    /// The username.
+    #[arg(long, value_name = "NAME", allow_hyphen_values = true)]
+    username: String,
+}
+
+/// Run one `users` subcommand.
+pub(crate) fn run(command: UsersCommand) -> CliResult {
+    match command {
+        UsersCommand::Add {
+            users,
+            username,
+            replace,
+            claims,
+        } => add(&users, &username, replace, claims.as_deref()),
+        UsersCommand::List { users } => list(&users),
+        UsersCommand::Remove(user) => remove(&user.users, &user.username),
+        UsersCommand::Passwd(user) => passwd(&user.users, &user.username),
+        UsersCommand::SetClaims { user, claims } => {
+            set_claims(&user.users, &user.username, &claims)
+        }
+    }
+}
 
 /// The password on stdin (one trailing newline dropped), at most 4 KiB.
 fn read_password() -> Result<Zeroizing<String>, Failure> {
@@ -36,7 +105,7 @@ fn usage(e: UsersError) -> Failure {
     Failure::usage(e.to_string())
 }
 
-pub(crate) fn add(path: &Path, username: &str, replace: bool, claims: Option<&str>) -> CliResult {
+fn add(path: &Path, username: &str, replace: bool, claims: Option<&str>) -> CliResult {
     // Validate the claims before anything is written.
     let claims = claims.map(parse_claims).transpose()?;
     let password = read_password()?;
@@ -45,27 +114,27 @@ pub(crate) fn add(path: &Path, username: &str, replace: bool, claims: Option<&st
     print_json(&json!({ "username": username, "updated": existed }), false)
 }
 
-pub(crate) fn list(path: &Path) -> CliResult {
+fn list(path: &Path) -> CliResult {
     for (username, claims) in UsersFile::list(path).map_err(usage)? {
         print_json(&json!({ "username": username, "claims": claims }), false)?;
     }
     Ok(())
 }
 
-pub(crate) fn remove(path: &Path, username: &str) -> CliResult {
+fn remove(path: &Path, username: &str) -> CliResult {
     if !UsersFile::remove(path, username).map_err(usage)? {
         return Err(usage(UsersError::Unknown(username.to_owned())));
     }
     print_json(&json!({ "username": username, "removed": true }), false)
 }
 
-pub(crate) fn passwd(path: &Path, username: &str) -> CliResult {
+fn passwd(path: &Path, username: &str) -> CliResult {
     let password = read_password()?;
     UsersFile::set_password(path, username, &password).map_err(usage)?;
     print_json(&json!({ "username": username, "updated": true }), false)
 }
 
-pub(crate) fn set_claims(path: &Path, username: &str, claims: &str) -> CliResult {
+fn set_claims(path: &Path, username: &str, claims: &str) -> CliResult {
     let claims = parse_claims(claims)?;
     UsersFile::set_claims(path, username, claims).map_err(usage)?;
     print_json(&json!({ "username": username, "updated": true }), false)
