@@ -141,3 +141,17 @@ pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
         std::thread::park();
     }
 }
+
+/// Opening a journal cut an unterminated last record (a crash mid-write): say so on
+/// stderr, as a human message (the CLI has no log subscriber), with where the bytes went.
+pub(crate) fn warn_torn_tail(path: &std::path::Path, store: &gatepass::FileStore) {
+    if let Some(torn) = store.torn_tail() {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "warning: {}: cut {} bytes of an unterminated last record (kept in {})",
+            path.display(),
+            torn.bytes,
+            torn.moved_to.display()
+        );
+    }
+}

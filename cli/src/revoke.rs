@@ -1,14 +1,13 @@
 //! `gatepass revoke`: add an entry to a durable revocation journal.
 
 use std::ffi::OsString;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use gatepass::{EndReason, FileStore, SessionStore as _, SubjectCutoff, UntrustedToken};
 use serde_json::{json, Value};
 
 use super::args::unix_time;
-use super::output::{block_on, print_json, CliResult, Failure};
+use super::output::{block_on, print_json, warn_torn_tail, CliResult, Failure};
 
 use gatepass::REVOCATION_MARGIN as MARGIN;
 
@@ -63,16 +62,7 @@ enum Entry {
 fn open(path: &Path) -> Result<FileStore, Failure> {
     let store = FileStore::open(path)
         .map_err(|e| Failure::usage(format!("cannot open {}: {e}", path.display())))?;
-    if let Some(torn) = store.torn_tail() {
-        // The CLI has no log subscriber: say it on stderr, a human message.
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "warning: {}: cut {} bytes of an unterminated last record (kept in {})",
-            path.display(),
-            torn.bytes,
-            torn.moved_to.display()
-        );
-    }
+    warn_torn_tail(path, &store);
     Ok(store)
 }
 

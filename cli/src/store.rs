@@ -1,12 +1,11 @@
 //! `gatepass store`: offline maintenance of a durable session store.
 
-use std::io::Write as _;
 use std::path::Path;
 
 use gatepass::{FileStore, SessionStore as _};
 use serde_json::json;
 
-use super::output::{block_on, print_json, CliResult, Failure};
+use super::output::{block_on, print_json, warn_torn_tail, CliResult, Failure};
 
 /// Maintenance of a session store, with its server stopped.
 #[derive(Debug, clap::Subcommand)]
@@ -43,15 +42,7 @@ fn compact(url: &str) -> CliResult {
         .map_err(|e| Failure::usage(format!("--store {url}: {e}")))?
         .len();
     let store = FileStore::open(path).map_err(|e| Failure::usage(format!("--store {url}: {e}")))?;
-    if let Some(torn) = store.torn_tail() {
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "warning: {}: cut {} bytes of an unterminated last record (kept in {})",
-            path.display(),
-            torn.bytes,
-            torn.moved_to.display()
-        );
-    }
+    warn_torn_tail(path, &store);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
