@@ -7,7 +7,7 @@ use std::sync::Barrier;
 /// Start `n` threads, release them together, run `attempt(i)` on thread `i` and return the
 /// results in order of `i`. Scoped threads: `attempt` may borrow from the caller.
 pub fn race<T: Send>(n: usize, attempt: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    race_prepared(n, |i| i, |i| attempt(i))
+    race_prepared(n, |i| i, attempt)
 }
 
 /// [`race`] with a per-thread `prepare(i)` done before the barrier (building a request),
