@@ -73,9 +73,6 @@ mod server_postgres;
 #[cfg(all(feature = "server", feature = "redis"))]
 #[path = "api/server_redis.rs"]
 mod server_redis;
-#[cfg(feature = "server")]
-#[path = "api/server_support.rs"]
-mod server_support;
 #[path = "api/sessions.rs"]
 mod sessions;
 #[path = "api/store_conformance.rs"]

@@ -10,7 +10,7 @@ use gatepass::UsersFile;
 use serde_json::{json, Value};
 
 use crate::redis_store::redis_server::RedisServer;
-use crate::server_support::Server;
+use crate::support::{RunningServer, ServerBuilder};
 
 const PASSWORD: &str = "correct horse battery staple";
 const REDIS_SECRET: &str = "s3cret-redis-pass";
@@ -134,7 +134,7 @@ fn require_password(redis: &RedisServer) {
     assert_eq!(&reply, b"+OK\r\n");
 }
 
-fn login_works(server: &Server) {
+fn login_works(server: &RunningServer) {
     let reply = server.json(
         "/auth/login",
         &json!({"username": "alice", "password": PASSWORD}),
@@ -143,7 +143,7 @@ fn login_works(server: &Server) {
     assert_eq!(server.get("/readyz", &[]).status, 200);
 }
 
-fn command_line(server: &Server) -> String {
+fn command_line(server: &RunningServer) -> String {
     String::from_utf8_lossy(&std::fs::read(format!("/proc/{}/cmdline", server.pid())).unwrap())
         .replace('\0', " ")
 }
@@ -173,7 +173,11 @@ fn a_store_password_from_the_environment_or_the_file_never_reaches_argv_or_the_l
     ];
 
     // Only in the environment.
-    let server = Server::start_with_env(&base, &[("GATEPASS_STORE", &url)], dir.path());
+    let server = ServerBuilder::new()
+        .args(base)
+        .env("GATEPASS_STORE", &url)
+        .log_dir(dir.path())
+        .spawn();
     login_works(&server);
     assert!(!command_line(&server).contains(REDIS_SECRET));
     drop(server);
@@ -183,7 +187,7 @@ fn a_store_password_from_the_environment_or_the_file_never_reaches_argv_or_the_l
     std::fs::write(&file, format!("store = \"{url}\"\n")).unwrap();
     let mut args = base.to_vec();
     args.extend_from_slice(&["--config", file.to_str().unwrap()]);
-    let server = Server::start(&args, dir.path());
+    let server = ServerBuilder::new().args(&args).log_dir(dir.path()).spawn();
     login_works(&server);
     assert!(!command_line(&server).contains(REDIS_SECRET));
     assert!(!server.logs().contains(REDIS_SECRET), "{}", server.logs());

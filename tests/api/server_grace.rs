@@ -5,55 +5,30 @@
 
 use std::time::{Duration, Instant};
 
-use gatepass::UsersFile;
 use serde_json::{json, Value};
 
-use crate::server_support::{Reply, Server};
 use crate::support::*;
 
-const PASSWORD: &str = "correct horse battery staple";
 /// The grace window of these tests, in seconds.
 const GRACE: u64 = 5;
 
 struct Setup {
     fixture: Fixture,
-    users: String,
-    keyset: String,
 }
 
 impl Setup {
     fn new() -> Self {
         let fixture = Fixture::new();
-        let users = fixture.path("users.json");
-        UsersFile::add(&users, "alice", PASSWORD, false).unwrap();
-        Self {
-            users: users.display().to_string(),
-            keyset: fixture.keyset_path.display().to_string(),
-            fixture,
-        }
+        fixture.users(&["alice"]);
+        Self { fixture }
     }
 
-    fn serve(&self, store: &str) -> Server {
-        let grace = GRACE.to_string();
-        let args = [
-            "--keyset",
-            &self.keyset,
-            "--users",
-            &self.users,
-            "--iss",
-            ISS,
-            "--aud",
-            AUD,
-            "--grace",
-            &grace,
-            "--store",
-            store,
-        ];
-        Server::start(&args, self.fixture.dir.path())
+    fn serve(&self, store: &str) -> RunningServer {
+        self.fixture.server().grace(GRACE).store(store).spawn()
     }
 }
 
-fn login(server: &Server) -> Value {
+fn login(server: &RunningServer) -> Value {
     let reply = server.json(
         "/auth/login",
         &json!({"username": "alice", "password": PASSWORD}),
@@ -62,7 +37,7 @@ fn login(server: &Server) -> Value {
     reply.json()
 }
 
-fn refresh(server: &Server, token: &str) -> Reply {
+fn refresh(server: &RunningServer, token: &str) -> Reply {
     server.json("/auth/refresh", &json!({"refresh_token": token}))
 }
 
@@ -88,7 +63,7 @@ struct Rotated {
     at: Instant,
 }
 
-fn rotate(server: &Server) -> Rotated {
+fn rotate(server: &RunningServer) -> Rotated {
     let parent = login(server)["refresh_token"].as_str().unwrap().to_owned();
     let at = Instant::now();
     let answer = refresh(server, &parent);
@@ -98,7 +73,7 @@ fn rotate(server: &Server) -> Rotated {
 
 impl Rotated {
     /// Present the parent again: the byte-identical answer, within the window.
-    fn assert_retry_gets_the_same_answer(&self, server: &Server, when: &str) {
+    fn assert_retry_gets_the_same_answer(&self, server: &RunningServer, when: &str) {
         let retry = refresh(server, &self.parent);
         assert!(
             self.at.elapsed() < Duration::from_secs(GRACE),

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use gatepass::{Algorithm, GenerateOptions, Keyset, UsersFile};
 use serde_json::{json, Value};
 
-use crate::server_support::{Reply, Server};
 use crate::support::*;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -39,12 +38,12 @@ impl OneKey {
         }
     }
 
-    fn serve(&self) -> Server {
-        let (keyset, users) = (
-            self.keyset.display().to_string(),
-            self.users.display().to_string(),
-        );
-        Server::start(&["--keyset", &keyset, "--users", &users], self.dir.path())
+    fn serve(&self) -> RunningServer {
+        ServerBuilder::new()
+            .keyset(&self.keyset)
+            .users(&self.users)
+            .log_dir(self.dir.path())
+            .spawn()
     }
 
     /// `gatepass keys <verb> KID --keyset FILE`, which must succeed.
@@ -77,14 +76,14 @@ fn now() -> u64 {
         .as_secs()
 }
 
-fn login(server: &Server) -> Reply {
+fn login(server: &RunningServer) -> Reply {
     server.json(
         "/auth/login",
         &json!({"username": "alice", "password": PASSWORD}),
     )
 }
 
-fn tokens(server: &Server) -> (String, String) {
+fn tokens(server: &RunningServer) -> (String, String) {
     let reply = login(server);
     assert_eq!(reply.status, 200, "{}", reply.text());
     let body = reply.json();
@@ -94,15 +93,15 @@ fn tokens(server: &Server) -> (String, String) {
     )
 }
 
-fn me(server: &Server, token: &str) -> Reply {
+fn me(server: &RunningServer, token: &str) -> Reply {
     server.get("/api/me", &[&format!("Authorization: Bearer {token}")])
 }
 
-fn refresh(server: &Server, token: &str) -> Reply {
+fn refresh(server: &RunningServer, token: &str) -> Reply {
     server.json("/auth/refresh", &json!({"refresh_token": token}))
 }
 
-fn published_kids(server: &Server) -> Vec<String> {
+fn published_kids(server: &RunningServer) -> Vec<String> {
     let reply = server.get("/.well-known/jwks.json", &[]);
     assert_eq!(reply.status, 200);
     reply.json()["keys"]
@@ -135,7 +134,7 @@ fn assert_temporarily_unavailable(reply: &Reply) {
     assert!(retry >= 1);
 }
 
-fn readiness(server: &Server) -> (u16, Value) {
+fn readiness(server: &RunningServer) -> (u16, Value) {
     let reply = server.get("/readyz", &[]);
     (reply.status, reply.json())
 }
@@ -309,7 +308,7 @@ fn a_users_claims_appear_in_their_tokens_and_changes_reach_a_running_server() {
     ]);
     assert!(out.status.success(), "{out:?}");
     // Polled through the log, not by logging in: failed logins would be throttled.
-    let reloads = |server: &Server| server.logs().matches("users_reloaded").count();
+    let reloads = |server: &RunningServer| server.logs().matches("users_reloaded").count();
     within_ten_seconds("the users file is reloaded", || reloads(&server) >= 1);
     let bob = server.json(
         "/auth/login",

@@ -1,6 +1,6 @@
 //! One client cannot hold `gatepass serve`: slow request heads and slow bodies are dropped,
 //! open connections are capped, and bodies over 16 KiB answer 413 on every route however
-//! they are sent (the test client of `server_support` sends only sized bodies, so chunked
+//! they are sent (the test client of `support` sends only sized bodies, so chunked
 //! requests are written by hand here).
 
 use std::io::{ErrorKind, Read as _, Write as _};
@@ -9,13 +9,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::server_support::Server;
+use crate::support::{parse_response, Reply, RunningServer, ServerBuilder};
 
-fn demo(args: &[&str]) -> (tempfile::TempDir, Server) {
+fn demo(args: &[&str]) -> (tempfile::TempDir, RunningServer) {
     let dir = tempfile::tempdir().unwrap();
-    let mut all = vec!["--demo"];
-    all.extend_from_slice(args);
-    let server = Server::start(&all, dir.path());
+    let server = ServerBuilder::new()
+        .arg("--demo")
+        .args(args)
+        .log_dir(dir.path())
+        .spawn();
     (dir, server)
 }
 
@@ -31,6 +33,8 @@ fn read_until_closed(stream: &mut TcpStream, deadline: Instant) -> Option<Vec<u8
         match stream.read(&mut buf) {
             Ok(0) => return Some(bytes),
             Ok(n) => bytes.extend_from_slice(&buf[..n]),
+            // A signal (a stop and continue of the process under load) ends a read with a
+            // socket timeout early: read again.
             Err(e)
                 if matches!(
                     e.kind(),
@@ -41,17 +45,6 @@ fn read_until_closed(stream: &mut TcpStream, deadline: Instant) -> Option<Vec<u8
             Err(e) => panic!("reading: {e}"),
         }
     }
-}
-
-/// The status code of a raw HTTP/1.1 answer, and its head and body.
-fn parse(bytes: &[u8]) -> (u16, String, Vec<u8>) {
-    let split = bytes
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no HTTP head in {:?}", String::from_utf8_lossy(bytes)));
-    let head = String::from_utf8_lossy(&bytes[..split]).to_ascii_lowercase();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, head, bytes[split + 4..].to_vec())
 }
 
 /// One request whose body is sent with `Transfer-Encoding: chunked`, in `chunks`.
@@ -82,7 +75,7 @@ fn chunked(
     let _ = stream.write_all(&request);
     let bytes = read_until_closed(&mut stream, Instant::now() + Duration::from_secs(20))
         .expect("an answer and a closed connection");
-    let (status, _, body) = parse(&bytes);
+    let Reply { status, body, .. } = parse_response(&bytes);
     (status, body)
 }
 
@@ -103,7 +96,7 @@ fn slow_request_heads_are_dropped_while_other_clients_are_served() {
         let elapsed = started.elapsed();
         let answer = closed.unwrap_or_else(|| panic!("a connection sending {name} is still open"));
         assert!(
-            answer.is_empty() || parse(&answer).0 == 408,
+            answer.is_empty() || parse_response(&answer).status == 408,
             "{name}: {:?}",
             String::from_utf8_lossy(&answer)
         );
@@ -137,6 +130,8 @@ fn trickle(addr: SocketAddr, head: &str, body_byte: u8) -> (Duration, Option<Vec
         match stream.read(&mut buf) {
             Ok(0) => return (started.elapsed(), Some(answer)),
             Ok(n) => answer.extend_from_slice(&buf[..n]),
+            // A signal (a stop and continue of the process under load) ends a read with a
+            // socket timeout early: read again.
             Err(e)
                 if matches!(
                     e.kind(),
@@ -173,7 +168,8 @@ fn a_body_trickled_past_the_request_timeout_is_dropped() {
     ] {
         let (elapsed, answer) = trickle(addr, &head, byte);
         let answer = answer.unwrap_or_else(|| panic!("{name}: still open after {elapsed:?}"));
-        let (status, head, _) = parse(&answer);
+        let reply = parse_response(&answer);
+        let (status, head) = (reply.status, reply.head().to_ascii_lowercase());
         assert_eq!(status, 408, "{name}: {head}");
         assert!(head.contains("connection: close"), "{name}: {head}");
         assert!(
@@ -211,7 +207,7 @@ fn connections_beyond_the_cap_wait_until_one_closes() {
     drop(held.pop());
     let answer = read_until_closed(&mut fifth, Instant::now() + Duration::from_secs(10))
         .expect("the fifth connection answered once a slot was free");
-    let (status, _, body) = parse(&answer);
+    let Reply { status, body, .. } = parse_response(&answer);
     assert_eq!(status, 200);
     assert_eq!(
         serde_json::from_slice::<Value>(&body).unwrap()["status"],

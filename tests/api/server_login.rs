@@ -2,47 +2,23 @@
 //! password hashing (503 + Retry-After when busy), successes that never throttle, and
 //! client addresses from trusted proxies only.
 
-use std::sync::{Arc, Barrier};
-
-use gatepass::UsersFile;
 use serde_json::json;
 
-use crate::server_support::{request, Reply, Server};
 use crate::support::*;
-
-const PASSWORD: &str = "correct horse battery staple";
 
 struct Setup {
     fixture: Fixture,
-    users: String,
-    keyset: String,
 }
 
 impl Setup {
     fn new() -> Self {
         let fixture = Fixture::new();
-        let users = fixture.path("users.json");
-        UsersFile::add(&users, "alice", PASSWORD, false).unwrap();
-        Self {
-            users: users.display().to_string(),
-            keyset: fixture.keyset_path.display().to_string(),
-            fixture,
-        }
+        fixture.users(&["alice"]);
+        Self { fixture }
     }
 
-    fn serve(&self, extra: &[&str]) -> Server {
-        let mut args = vec![
-            "--keyset",
-            &self.keyset,
-            "--users",
-            &self.users,
-            "--iss",
-            ISS,
-            "--aud",
-            AUD,
-        ];
-        args.extend_from_slice(extra);
-        Server::start(&args, self.fixture.dir.path())
+    fn serve(&self, extra: &[&str]) -> RunningServer {
+        self.fixture.server().args(extra).spawn()
     }
 }
 
@@ -53,7 +29,7 @@ fn login_body(user: &str, password: &str) -> Vec<u8> {
 }
 
 /// A login with extra request headers (`X-Forwarded-For: ...`).
-fn login_with(server: &Server, user: &str, password: &str, headers: &[&str]) -> Reply {
+fn login_with(server: &RunningServer, user: &str, password: &str, headers: &[&str]) -> Reply {
     let mut all = vec!["Content-Type: application/json"];
     all.extend_from_slice(headers);
     server.request("POST", "/auth/login", &all, &login_body(user, password))
@@ -76,21 +52,14 @@ fn logins_beyond_the_hashing_threads_and_queue_answer_503_with_retry_after() {
         "1000",
     ]);
     let n = 16;
-    let barrier = Arc::new(Barrier::new(n));
-    let replies: Vec<Reply> = (0..n)
-        .map(|_| {
-            let (addr, barrier) = (server.addr, barrier.clone());
-            std::thread::spawn(move || {
-                let headers = ["Content-Type: application/json"];
-                let body = login_body("alice", "wrong password");
-                barrier.wait();
-                request(addr, "POST", "/auth/login", &headers, &body)
-            })
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|t| t.join().unwrap())
-        .collect();
+    let replies: Vec<Reply> = race_prepared(
+        n,
+        |_| login_body("alice", "wrong password"),
+        |body| {
+            let headers = ["Content-Type: application/json"];
+            request(server.addr, "POST", "/auth/login", &headers, &body)
+        },
+    );
     let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
     assert!(
         statuses.iter().all(|s| *s == 401 || *s == 503),
@@ -131,7 +100,7 @@ fn twenty_five_successful_logins_in_a_row_are_never_throttled() {
 #[test]
 fn behind_a_trusted_proxy_forwarded_clients_have_their_own_buckets() {
     let setup = Setup::new();
-    let wrong = |server: &Server, client: &str| {
+    let wrong = |server: &RunningServer, client: &str| {
         login_with(
             server,
             "alice",

@@ -6,62 +6,39 @@
 
 use std::time::{Duration, Instant};
 
-use gatepass::UsersFile;
 use serde_json::{json, Value};
 
 use crate::postgres_store::{TestDatabase, PG_PORT};
-use crate::server_support::{assert_one_winner, concurrent_refreshes, Reply, Server};
 use crate::support::*;
 use crate::tcp_proxy::Proxy;
 
-const PASSWORD: &str = "correct horse battery staple";
-
 struct Cluster {
     fixture: Fixture,
-    users: String,
-    keyset: String,
     db: TestDatabase,
 }
 
 impl Cluster {
     fn new() -> Self {
         let fixture = Fixture::new();
-        let users = fixture.path("users.json");
-        UsersFile::add(&users, "alice", PASSWORD, false).unwrap();
-        let keyset = fixture.keyset_path.display().to_string();
+        fixture.users(&["alice"]);
         Self {
-            users: users.display().to_string(),
-            keyset,
             fixture,
             db: TestDatabase::create(),
         }
     }
 
     /// A node on the database, through `port` (the server's or a proxy's).
-    fn node_via(&self, port: u16, extra: &[&str]) -> Server {
+    fn node_via(&self, port: u16, extra: &[&str]) -> RunningServer {
         let url = self.db.url_via(port);
-        let mut args = vec![
-            "--keyset",
-            &self.keyset,
-            "--users",
-            &self.users,
-            "--iss",
-            ISS,
-            "--aud",
-            AUD,
-            "--store",
-            &url,
-        ];
-        args.extend_from_slice(extra);
-        Server::start(&args, self.fixture.dir.path())
+        self.fixture.server().store(url).args(extra).spawn()
     }
 
-    fn node(&self) -> Server {
+    fn node(&self) -> RunningServer {
         self.node_via(PG_PORT, &[])
     }
 }
 
-fn login(node: &Server) -> Value {
+fn login(node: &RunningServer) -> Value {
     let reply = node.json(
         "/auth/login",
         &json!({"username": "alice", "password": PASSWORD}),
@@ -70,15 +47,15 @@ fn login(node: &Server) -> Value {
     reply.json()
 }
 
-fn refresh(node: &Server, token: &str) -> Reply {
+fn refresh(node: &RunningServer, token: &str) -> Reply {
     node.json("/auth/refresh", &json!({"refresh_token": token}))
 }
 
-fn me(node: &Server, token: &str) -> Reply {
+fn me(node: &RunningServer, token: &str) -> Reply {
     node.get("/api/me", &[&format!("Authorization: Bearer {token}")])
 }
 
-fn logout(node: &Server, token: &str) -> u16 {
+fn logout(node: &RunningServer, token: &str) -> u16 {
     node.request(
         "POST",
         "/auth/logout",

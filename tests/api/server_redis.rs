@@ -4,19 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use gatepass::UsersFile;
 use serde_json::{json, Value};
 
 use crate::redis_store::redis_server::RedisServer;
-use crate::server_support::{assert_one_winner, concurrent_refreshes, Reply, Server};
 use crate::support::*;
-
-const PASSWORD: &str = "correct horse battery staple";
 
 struct Cluster {
     fixture: Fixture,
-    users: String,
-    keyset: String,
     redis: RedisServer,
 }
 
@@ -28,43 +22,27 @@ impl Cluster {
     /// A Redis with AOF on or off, and users (all with [`PASSWORD`]).
     fn with_redis(aof: bool, names: &[&str]) -> Self {
         let fixture = Fixture::new();
-        let users = fixture.path("users.json");
-        for name in names {
-            UsersFile::add(&users, name, PASSWORD, false).unwrap();
-        }
-        let keyset = fixture.keyset_path.display().to_string();
+        fixture.users(names);
         Self {
-            users: users.display().to_string(),
-            keyset,
             fixture,
             redis: RedisServer::start(aof),
         }
     }
 
-    fn node(&self) -> Server {
+    fn node(&self) -> RunningServer {
         self.node_with(&[])
     }
 
-    fn node_with(&self, extra: &[&str]) -> Server {
-        let url = self.redis.url();
-        let mut args = vec![
-            "--keyset",
-            &self.keyset,
-            "--users",
-            &self.users,
-            "--iss",
-            ISS,
-            "--aud",
-            AUD,
-            "--store",
-            &url,
-        ];
-        args.extend_from_slice(extra);
-        Server::start(&args, self.fixture.dir.path())
+    fn node_with(&self, extra: &[&str]) -> RunningServer {
+        self.fixture
+            .server()
+            .store(self.redis.url())
+            .args(extra)
+            .spawn()
     }
 }
 
-fn login(node: &Server) -> Value {
+fn login(node: &RunningServer) -> Value {
     let reply = node.json(
         "/auth/login",
         &json!({"username": "alice", "password": PASSWORD}),
@@ -73,11 +51,11 @@ fn login(node: &Server) -> Value {
     reply.json()
 }
 
-fn refresh(node: &Server, token: &str) -> Reply {
+fn refresh(node: &RunningServer, token: &str) -> Reply {
     node.json("/auth/refresh", &json!({"refresh_token": token}))
 }
 
-fn me(node: &Server, token: &str) -> u16 {
+fn me(node: &RunningServer, token: &str) -> u16 {
     node.get("/api/me", &[&format!("Authorization: Bearer {token}")])
         .status
 }
@@ -191,7 +169,7 @@ fn a_redis_outage_fails_closed_serves_verification_from_the_mirror_and_recovers(
     assert_eq!(me(&c, &s(&logged_out, "access_token")), 401);
 }
 
-fn login_as(node: &Server, username: &str) -> Value {
+fn login_as(node: &RunningServer, username: &str) -> Value {
     let reply = node.json(
         "/auth/login",
         &json!({"username": username, "password": PASSWORD}),
@@ -200,12 +178,12 @@ fn login_as(node: &Server, username: &str) -> Value {
     reply.json()
 }
 
-fn post_bearer(node: &Server, path: &str, access_token: &str) -> u16 {
+fn post_bearer(node: &RunningServer, path: &str, access_token: &str) -> u16 {
     let bearer = format!("Authorization: Bearer {access_token}");
     node.request("POST", path, &[&bearer], b"").status
 }
 
-fn rfc_7009(node: &Server, token: &str, hint: &str) -> u16 {
+fn rfc_7009(node: &RunningServer, token: &str, hint: &str) -> u16 {
     node.request(
         "POST",
         "/auth/revoke",

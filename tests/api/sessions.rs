@@ -150,23 +150,7 @@ fn reused_refresh_token_revokes_the_whole_session_and_only_it() {
 fn of_16_concurrent_refreshes_exactly_one_wins_and_the_rest_are_reuse() {
     let s = setup(|c| c);
     let pair = login(&s, "alice");
-    let barrier = Arc::new(std::sync::Barrier::new(16));
-    let results: Vec<_> = (0..16)
-        .map(|_| {
-            let (sessions, token, barrier) = (
-                s.sessions.clone(),
-                pair.refresh_token.clone(),
-                barrier.clone(),
-            );
-            std::thread::spawn(move || {
-                barrier.wait();
-                block_on(sessions.refresh(&token))
-            })
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|t| t.join().unwrap())
-        .collect();
+    let results = race_futures(16, |_| s.sessions.refresh(&pair.refresh_token));
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
     for err in results.into_iter().filter_map(Result::err) {
         assert!(matches!(
@@ -180,22 +164,9 @@ fn of_16_concurrent_refreshes_exactly_one_wins_and_the_rest_are_reuse() {
 fn with_grace_the_direct_parent_gets_the_identical_successor_and_the_grandparent_is_reuse() {
     let s = setup(|c| c.grace(Duration::from_secs(10)));
     let pair = login(&s, "alice");
-    let barrier = Arc::new(std::sync::Barrier::new(16));
-    let results: Vec<TokenPair> = (0..16)
-        .map(|_| {
-            let (sessions, token, barrier) = (
-                s.sessions.clone(),
-                pair.refresh_token.clone(),
-                barrier.clone(),
-            );
-            std::thread::spawn(move || {
-                barrier.wait();
-                block_on(sessions.refresh(&token)).unwrap()
-            })
-        })
-        .collect::<Vec<_>>()
+    let results: Vec<TokenPair> = race_futures(16, |_| s.sessions.refresh(&pair.refresh_token))
         .into_iter()
-        .map(|t| t.join().unwrap())
+        .map(Result::unwrap)
         .collect();
     // The chain never forks: every caller got byte-identical tokens.
     assert!(results

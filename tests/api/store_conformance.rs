@@ -8,7 +8,7 @@ use gatepass::{
     SessionStore, SubjectCutoff,
 };
 
-use crate::support::block_on;
+use crate::support::{block_on, race_futures};
 
 /// A session `sid` of `sub` created at `now` (generation 0, current refresh `{sid}-r0`).
 pub(crate) fn record(sid: &str, sub: &str, now: u64) -> SessionRecord {
@@ -171,18 +171,12 @@ fn revocations_are_visible_and_pruned(store: &dyn SessionStore) {
 
 fn concurrent_consumers_have_one_winner(store: Arc<dyn SessionStore>) {
     block_on(store.create_session(record("race", "u", 0))).unwrap();
-    let barrier = Arc::new(std::sync::Barrier::new(16));
-    let threads: Vec<_> = (0..16)
-        .map(|_| {
-            let store = store.clone();
-            let barrier = barrier.clone();
-            std::thread::spawn(move || {
-                barrier.wait();
-                block_on(store.consume_if_current(consume("race", 0, "race-r0", 1, 0))).unwrap()
-            })
-        })
-        .collect();
-    let outcomes: Vec<ConsumeOutcome> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let outcomes: Vec<ConsumeOutcome> = race_futures(16, |_| {
+        store.consume_if_current(consume("race", 0, "race-r0", 1, 0))
+    })
+    .into_iter()
+    .map(Result::unwrap)
+    .collect();
     let winners = outcomes
         .iter()
         .filter(|o| **o == ConsumeOutcome::Rotated)

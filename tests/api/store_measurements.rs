@@ -9,19 +9,17 @@
 //! - `memory_follows_the_live_sessions_after_prunes`: resident memory of a `MemoryStore`
 //!   over six cycles of 100 000 sessions that expire and are pruned.
 
-use std::io::{BufRead as _, BufReader};
+#[cfg(feature = "server")]
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gatepass::{MemoryStore, SessionRecord, SessionStore as _, UsersFile};
+use gatepass::{MemoryStore, SessionRecord, SessionStore as _};
 use serde_json::{json, Value};
 
 #[cfg(feature = "server")]
-use crate::server_support::request;
-use crate::support::{Fixture, AUD, ISS};
+use crate::support::{request, Fixture};
 
 const PASSWORD: &str = "correct horse battery staple";
 const WRITERS: usize = 8;
@@ -46,31 +44,18 @@ fn post(addr: SocketAddr, path: &str, body: &Value) -> Value {
 #[ignore = "a measurement, run by hand"]
 fn api_me_latency_under_refresh_load() {
     let fixture = Fixture::new();
-    let users = fixture.path("users.json");
-    UsersFile::add(&users, "alice", PASSWORD, false).unwrap();
+    fixture.users(&["alice"]);
     let store = match std::env::var("GATEPASS_STORE").as_deref() {
         Ok("memory") => "memory".to_owned(),
         _ => format!("file:{}", fixture.path("sessions.journal").display()),
     };
     let bin = crate::support::gatepass_bin();
-    let mut child = Command::new(&bin)
-        .args(["serve", "--listen", "127.0.0.1:0", "--keyset"])
-        .arg(&fixture.keyset_path)
-        .arg("--users")
-        .arg(&users)
-        .args(["--iss", ISS, "--aud", AUD, "--store", &store])
+    let mut server = fixture
+        .server()
+        .store(&store)
         .args(["--log-level", "warn"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let announced: Value = serde_json::from_str(&line).unwrap();
-    let addr: SocketAddr = announced["listening"].as_str().unwrap().parse().unwrap();
+        .spawn();
+    let addr = server.addr;
 
     let login = || {
         post(
@@ -122,8 +107,7 @@ fn api_me_latency_under_refresh_load() {
         .into_iter()
         .flat_map(|r| r.join().unwrap())
         .collect();
-    let _ = child.kill();
-    let _ = child.wait();
+    server.kill();
     latencies.sort();
     let at = |percent: usize| latencies[(latencies.len() - 1) * percent / 100];
     println!(

@@ -6,7 +6,7 @@
 //! One server at a time on memory, `file:` (a journal in a temp dir), `redis://` (a test
 //! `redis-server` of its own, AOF off) and `postgres://` (a throwaway database on the server
 //! at 127.0.0.1:5432, dropped afterwards). Against each, [`CLIENTS`] loopback clients run
-//! closed loops (one request per connection, as `server_support::request` sends them) for a
+//! closed loops (one request per connection, as `support::request` sends them) for a
 //! fixed time:
 //!
 //! - logins of a user whose argon2id hash has the default costs (19 MiB, 2 passes): what a
@@ -31,8 +31,7 @@ use serde_json::{json, Value};
 
 use crate::postgres_store::TestDatabase;
 use crate::redis_store::redis_server::RedisServer;
-use crate::server_support::{request, Server};
-use crate::support::{Fixture, AUD, ISS};
+use crate::support::{request, Fixture, ServerBuilder};
 
 const PASSWORD: &str = "correct horse battery staple";
 /// Concurrent loopback clients per phase (the server's password-check pool has one thread
@@ -159,28 +158,16 @@ fn users_file(fixture: &Fixture) -> String {
 }
 
 fn measure(fixture: &Fixture, users: &str, label: &str, store: &str) -> Vec<String> {
-    let keyset = fixture.keyset_path.display().to_string();
-    let mut server = Server::start(
-        &[
-            "--keyset",
-            &keyset,
-            "--users",
-            users,
-            "--iss",
-            ISS,
-            "--aud",
-            AUD,
-            "--store",
-            store,
-            "--max-login-attempts",
-            "1000000000",
-            "--max-login-failures",
-            "1000000000",
-            "--log-level",
-            "warn",
-        ],
-        fixture.dir.path(),
-    );
+    let mut server = ServerBuilder::new()
+        .keyset(&fixture.keyset_path)
+        .users(users)
+        .issuer()
+        .store(store)
+        .args(["--max-login-attempts", "1000000000"])
+        .args(["--max-login-failures", "1000000000"])
+        .args(["--log-level", "warn"])
+        .log_dir(fixture.dir.path())
+        .spawn();
     let addr = server.addr;
     let mut lines = Vec::new();
     for (phase, username) in [

@@ -1,6 +1,19 @@
 //! Shared helpers for the integration tests: a keyset fixture with known keys, a way to
 //! sign arbitrary header/claims bytes (for attacks the issuer would never produce), and
-//! a runner for the real `gatepass` binary.
+//! a runner for the real `gatepass` binary, and the one of each shared helper: [`race`]
+//! (N threads behind one barrier), [`parse_response`] (raw HTTP/1.1 answers) and
+//! [`ServerBuilder`] (`gatepass serve` as a process).
+
+#[path = "support/http.rs"]
+mod http;
+#[path = "support/race.rs"]
+mod race;
+#[path = "support/server.rs"]
+mod server;
+
+pub use http::{parse_response, request, Reply};
+pub use race::{race, race_futures, race_prepared};
+pub use server::{assert_one_winner, concurrent_refreshes, RunningServer, ServerBuilder, PASSWORD};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

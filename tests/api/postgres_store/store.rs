@@ -1,0 +1,263 @@
+//! One store on its own database: the conformance suite, connecting (and never echoing the
+//! password), migrations raced by nodes starting together, step-by-step agreement with the
+//! in-process store, and TLS.
+
+use super::*;
+
+#[test]
+fn postgres_store_conforms() {
+    let db = TestDatabase::create();
+    let rt = runtime();
+    let clock = Arc::new(ManualClock::new(0));
+    let n = AtomicUsize::new(0);
+    // One empty store per check: a schema each, in this test's database.
+    crate::store_conformance::run_all(&|| {
+        let schema = format!("conformance{}", n.fetch_add(1, Ordering::SeqCst));
+        connect(&rt, &db.url(), options(&clock, &schema))
+    });
+}
+
+#[test]
+fn postgres_connecting_needs_a_runtime_a_valid_url_and_never_echoes_the_password() {
+    let clock = Arc::new(ManualClock::new(0));
+    let outside = block_on(PostgresStore::connect(
+        "postgres://postgres@127.0.0.1:5432/postgres",
+        options(&clock, "x"),
+    ));
+    assert!(matches!(outside, Err(StoreError::Config(_))), "{outside:?}");
+    let rt = runtime();
+    for bad in [
+        "http://nope",
+        "postgres://u:s3cret@127.0.0.1:notaport/db",
+        "postgres://u:s3cret@127.0.0.1:5432/db?sslmode=bogus",
+        "postgres://u:s3cret@127.0.0.1:5432/db?sslmode=verify-full",
+    ] {
+        let result = rt.block_on(PostgresStore::connect(bad, options(&clock, "x")));
+        assert!(matches!(result, Err(StoreError::Config(_))), "{result:?}");
+        assert!(!format!("{result:?}").contains("s3cret"));
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let refused = rt.block_on(PostgresStore::connect(
+        &format!("postgres://u:s3cret@127.0.0.1:{port}/db"),
+        options(&clock, "x"),
+    ));
+    assert!(unavailable(&refused), "{refused:?}");
+    assert!(!format!("{refused:?}").contains("s3cret"));
+    // A database that does not exist is unavailable (retry once it is created).
+    let missing = rt.block_on(PostgresStore::connect(
+        "postgres://postgres@127.0.0.1:5432/gatepass_test_does_not_exist",
+        options(&clock, "x"),
+    ));
+    assert!(unavailable(&missing), "{missing:?}");
+}
+
+#[test]
+fn postgres_nodes_starting_together_migrate_the_schema_once() {
+    let db = TestDatabase::create();
+    let rt = runtime();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let url = db.url();
+    let stores: Vec<_> = rt.block_on(async {
+        let starts = (0..6).map(|_| PostgresStore::connect(&url, options(&clock, "gatepass")));
+        let mut handles = Vec::new();
+        for start in starts {
+            handles.push(start);
+        }
+        let mut stores = Vec::new();
+        for result in futures_join(handles).await {
+            stores.push(result.unwrap());
+        }
+        stores
+    });
+    assert_eq!(stores.len(), 6);
+    assert_eq!(
+        db.query("SELECT string_agg(version::text, ',') FROM gatepass.schema_version"),
+        "1"
+    );
+    // They all work on the one schema.
+    block_on(stores[0].create_session(record("s", "u", NOW))).unwrap();
+    assert!(block_on(stores[5].session("s")).unwrap().is_some());
+    // The other spelling of the scheme is the same database.
+    let other = connect(
+        &rt,
+        &url.replacen("postgres://", "postgresql://", 1),
+        options(&clock, "gatepass"),
+    );
+    assert!(block_on(other.session("s")).unwrap().is_some());
+    drop(other);
+    drop(stores);
+    // A database migrated by a newer gatepass is refused, not written to.
+    db.query("INSERT INTO gatepass.schema_version VALUES (99, 0)");
+    let newer = rt.block_on(PostgresStore::connect(&url, options(&clock, "gatepass")));
+    assert!(matches!(newer, Err(StoreError::Config(_))), "{newer:?}");
+}
+
+/// Poll every future together (no extra dependency): the connects race for real.
+async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().map(Option::unwrap).collect()
+}
+
+/// A tiny deterministic generator, so a failure replays.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Random logins, refreshes of current, parent and older tokens with and without grace,
+/// logouts and logouts-all, applied to PostgreSQL and to the in-process store: the
+/// records read back, the outcomes and the revocations must agree at every step.
+#[test]
+fn postgres_agrees_with_the_in_process_store_step_by_step() {
+    let db = TestDatabase::create();
+    let rt = runtime();
+    let clock = Arc::new(ManualClock::new(0));
+    let pg = connect(&rt, &db.url(), options(&clock, "diff"));
+    let memory = MemoryStore::new();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let sids = ["s0", "s1", "s2"];
+    let mut history: Vec<Vec<String>> = vec![Vec::new(); sids.len()];
+    let (mut now, mut next) = (0, 0);
+    for step in 0..300 {
+        now += rng.below(30);
+        let i = usize::try_from(rng.below(3)).unwrap();
+        let sid = sids[i];
+        let current = block_on(memory.session(sid)).unwrap();
+        assert_eq!(block_on(pg.session(sid)).unwrap(), current, "step {step}");
+        let sub = ["u", "v"][i % 2];
+        match rng.below(40) {
+            0 => {
+                let ended = block_on(memory.revoke_session(sid, now + 600, EndReason::Logout));
+                let got = block_on(pg.revoke_session(sid, now + 600, EndReason::Logout));
+                assert_eq!(got.unwrap(), ended.unwrap(), "step {step}: logout");
+                continue;
+            }
+            1 => {
+                let cutoff = SubjectCutoff::new(now, Some(now + 600));
+                let mut ended = block_on(memory.revoke_subject(sub, cutoff, now + 600)).unwrap();
+                let mut got = block_on(pg.revoke_subject(sub, cutoff, now + 600)).unwrap();
+                ended.sort();
+                got.sort();
+                assert_eq!(got, ended, "step {step}: logout-all");
+                continue;
+            }
+            _ => {}
+        }
+        if current.is_none() || rng.below(25) == 0 {
+            let fresh = SessionRecord::new(
+                sid.into(),
+                sub.into(),
+                format!("{sid}-{next}"),
+                now,
+                400,
+                60,
+            );
+            next += 1;
+            history[i] = vec![fresh.refresh_jti.clone()];
+            block_on(memory.create_session(fresh.clone())).unwrap();
+            block_on(pg.create_session(fresh)).unwrap();
+            continue;
+        }
+        let chain = &history[i];
+        let back = usize::try_from(rng.below(3)).unwrap().min(chain.len() - 1);
+        let jti = chain[chain.len() - 1 - back].clone();
+        let gen = u64::try_from(chain.len() - 1 - back).unwrap();
+        let grace = [0, 5, 20][usize::try_from(rng.below(3)).unwrap()];
+        let request = ConsumeRequest::new(
+            sid.into(),
+            gen,
+            jti,
+            now,
+            format!("{sid}-{next}"),
+            IssuedPair::new(format!("a{next}"), format!("r{next}"), 300),
+            grace,
+            now + 600,
+        );
+        next += 1;
+        let expected = block_on(memory.consume_if_current(request.clone())).unwrap();
+        let got = block_on(pg.consume_if_current(request.clone())).unwrap();
+        assert_eq!(got, expected, "step {step}: {request:?}");
+        if expected == ConsumeOutcome::Rotated {
+            history[i].push(request.next_jti.clone());
+        }
+        for (sid, sub) in [("s0", "u"), ("s1", "v"), ("s2", "u")] {
+            let query = RevocationQuery::new("j", Some(sid), sub, now.saturating_sub(1));
+            let (got, expected) = (pg.revocations(), memory.revocations());
+            assert_eq!(got.check(&query), expected.check(&query), "step {step}");
+        }
+    }
+}
+
+#[test]
+fn postgres_sslmode_require_uses_tls_and_verifies_the_server_certificate() {
+    let db = TestDatabase::create();
+    let rt = runtime();
+    let clock = Arc::new(ManualClock::new(0));
+    let url = format!(
+        "postgres://postgres@localhost:{PG_PORT}/{}?sslmode=require",
+        db.name
+    );
+    // The server's certificate is self-signed: no webpki root vouches for it.
+    let untrusted = rt.block_on(PostgresStore::connect(&url, options(&clock, "tls")));
+    assert!(unavailable(&untrusted), "{untrusted:?}");
+    // Trusting it explicitly, the store connects over TLS (as PostgreSQL itself reports).
+    let pem = std::fs::read(psql(&db.name, "SHOW ssl_cert_file")).unwrap();
+    let store = connect(
+        &rt,
+        &url,
+        options(&clock, "tls").tls_root_certificates(pem.clone()),
+    );
+    assert!(
+        store.endpoint().ends_with("?sslmode=require"),
+        "{}",
+        store.endpoint()
+    );
+    block_on(store.revoke_token("over-tls", 900)).unwrap();
+    let tls_connections = db.query(&format!(
+        "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
+         WHERE datname = '{}' AND ssl",
+        db.name
+    ));
+    assert!(
+        tls_connections.parse::<u32>().unwrap() >= 2,
+        "{tls_connections}"
+    );
+    // A certificate for another name is refused even when trusted.
+    let by_address = format!(
+        "postgres://postgres@127.0.0.1:{PG_PORT}/{}?sslmode=require",
+        db.name
+    );
+    let mismatch = rt.block_on(PostgresStore::connect(
+        &by_address,
+        options(&clock, "tls").tls_root_certificates(pem),
+    ));
+    assert!(unavailable(&mismatch), "{mismatch:?}");
+}

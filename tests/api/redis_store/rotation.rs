@@ -1,0 +1,273 @@
+//! One or two nodes on one Redis: connecting, the conformance suite, the Lua rotation against
+//! the in-process state machine, sessions and reuse shared across nodes, one winner among
+//! concurrent refreshes.
+
+use super::*;
+
+#[test]
+fn connecting_needs_a_tokio_runtime_and_a_valid_url() {
+    let clock = Arc::new(ManualClock::new(0));
+    let outside = block_on(RedisStore::connect(
+        "redis://127.0.0.1:1/0",
+        options(&clock, "x:"),
+    ));
+    assert!(matches!(outside, Err(StoreError::Config(_))), "{outside:?}");
+    let rt = runtime();
+    let bad = rt.block_on(RedisStore::connect("http://nope", options(&clock, "x:")));
+    assert!(matches!(bad, Err(StoreError::Config(_))), "{bad:?}");
+    let refused = rt.block_on(RedisStore::connect(
+        &format!("redis://127.0.0.1:{}/0", redis_server::free_port()),
+        options(&clock, "x:"),
+    ));
+    assert!(
+        matches!(refused, Err(StoreError::Unavailable(_))),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn redis_store_conforms() {
+    let server = RedisServer::start(false);
+    let rt = runtime();
+    let clock = Arc::new(ManualClock::new(0));
+    let n = AtomicUsize::new(0);
+    crate::store_conformance::run_all(&|| {
+        let prefix = format!("conformance{}:", n.fetch_add(1, Ordering::SeqCst));
+        connect(&rt, &server.url(), options(&clock, &prefix))
+    });
+}
+
+/// A tiny deterministic generator, so a failure replays.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+#[test]
+fn the_lua_rotation_decides_exactly_like_the_in_process_state_machine() {
+    let server = RedisServer::start(false);
+    let rt = runtime();
+    let clock = Arc::new(ManualClock::new(0));
+    let redis = connect(&rt, &server.url(), options(&clock, "diff:"));
+    let memory = MemoryStore::new();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let sids = ["s0", "s1", "s2"];
+    let mut history: Vec<Vec<String>> = vec![Vec::new(); sids.len()];
+    let mut now = 0;
+    let mut next = 0;
+    for step in 0..400 {
+        now += rng.below(30);
+        let i = usize::try_from(rng.below(3)).unwrap();
+        let sid = sids[i];
+        let current = block_on(memory.session(sid)).unwrap();
+        assert_eq!(
+            block_on(redis.session(sid)).unwrap(),
+            current,
+            "step {step}: records"
+        );
+        let sub = ["u", "v"][i % 2];
+        match rng.below(40) {
+            0 => {
+                let ended = block_on(memory.revoke_session(sid, now + 600, EndReason::Logout));
+                let got = block_on(redis.revoke_session(sid, now + 600, EndReason::Logout));
+                assert_eq!(got.unwrap(), ended.unwrap(), "step {step}: logout");
+                continue;
+            }
+            1 => {
+                let cutoff = SubjectCutoff::new(now, Some(now + 600));
+                let mut ended = block_on(memory.revoke_subject(sub, cutoff, now + 600)).unwrap();
+                let mut got = block_on(redis.revoke_subject(sub, cutoff, now + 600)).unwrap();
+                ended.sort();
+                got.sort();
+                assert_eq!(got, ended, "step {step}: logout-all");
+                continue;
+            }
+            _ => {}
+        }
+        if current.is_none() || rng.below(25) == 0 {
+            let fresh = SessionRecord::new(
+                sid.into(),
+                sub.into(),
+                format!("{sid}-{next}"),
+                now,
+                400,
+                60,
+            );
+            next += 1;
+            history[i] = vec![fresh.refresh_jti.clone()];
+            block_on(memory.create_session(fresh.clone())).unwrap();
+            block_on(redis.create_session(fresh)).unwrap();
+            continue;
+        }
+        // Present the current token, its parent, or an older one, with or without grace.
+        let chain = &history[i];
+        let back = usize::try_from(rng.below(3)).unwrap().min(chain.len() - 1);
+        let jti = chain[chain.len() - 1 - back].clone();
+        let gen = u64::try_from(chain.len() - 1 - back).unwrap();
+        let grace = [0, 5, 20][usize::try_from(rng.below(3)).unwrap()];
+        let request = ConsumeRequest::new(
+            sid.into(),
+            gen,
+            jti,
+            now,
+            format!("{sid}-{next}"),
+            IssuedPair::new(format!("a{next}"), format!("r{next}"), 300),
+            grace,
+            now + 600,
+        );
+        next += 1;
+        let expected = block_on(memory.consume_if_current(request.clone())).unwrap();
+        let got = block_on(redis.consume_if_current(request.clone())).unwrap();
+        assert_eq!(got, expected, "step {step}: {request:?}");
+        if expected == ConsumeOutcome::Rotated {
+            history[i].push(request.next_jti.clone());
+        }
+        for (sid, sub) in [("s0", "u"), ("s1", "v"), ("s2", "u")] {
+            let query = RevocationQuery::new("j", Some(sid), sub, now.saturating_sub(1));
+            let (got, expected) = (redis.revocations(), memory.revocations());
+            assert_eq!(got.check(&query), expected.check(&query), "step {step}");
+        }
+    }
+}
+
+/// The subject index (sid -> absolute end, what logout-all walks) forgets sessions past
+/// their absolute end at the subject's next login or rotation. Found by review: sessions
+/// that simply expired stayed in it forever.
+#[test]
+fn the_subject_index_forgets_sessions_past_their_absolute_end() {
+    let server = RedisServer::start(false);
+    let rt = runtime();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let store = connect(&rt, &server.url(), options(&clock, "idx:"));
+    let mut con = server.connection();
+    let sessions = |con: &mut redis::Connection| -> i64 {
+        redis::cmd("HLEN").arg("idx:u:ivy").query(con).unwrap()
+    };
+    // record(): absolute lifetime 1000 s, idle timeout 100 s.
+    for i in 0..10 {
+        block_on(store.create_session(record(&format!("old{i}"), "ivy", NOW))).unwrap();
+    }
+    assert_eq!(sessions(&mut con), 10);
+    block_on(store.create_session(record("late", "ivy", NOW + 960))).unwrap();
+    assert_eq!(sessions(&mut con), 11, "nothing has ended yet");
+    // A login after their absolute end drops the ten.
+    block_on(store.create_session(record("new", "ivy", NOW + 1000))).unwrap();
+    assert_eq!(sessions(&mut con), 2);
+    // A rotation prunes too: at NOW + 1961 "late" is past its end, "new" is not.
+    block_on(store.create_session(record("b", "ivy", NOW + 1900))).unwrap();
+    assert_eq!(
+        block_on(store.consume_if_current(consume("b", 0, "b-r0", NOW + 1961, 0))).unwrap(),
+        ConsumeOutcome::Rotated
+    );
+    assert_eq!(sessions(&mut con), 2, "late went, new and b stay");
+    // Logout-all still ends exactly the live ones.
+    let ended =
+        block_on(store.revoke_subject("ivy", SubjectCutoff::new(NOW + 1962, None), NOW + 1962))
+            .unwrap();
+    assert_eq!(ended.len(), 2);
+}
+
+#[test]
+fn two_nodes_share_sessions_revocations_and_reuse_detection() {
+    let server = RedisServer::start(false);
+    let rt = runtime();
+    let clock = Arc::new(ManualClock::new(0));
+    let (a, b) = two_nodes(&rt, &server.url(), &clock);
+
+    block_on(a.create_session(record("s", "alice", 10))).unwrap();
+    assert_eq!(
+        block_on(b.consume_if_current(consume("s", 0, "s-r0", 11, 0))).unwrap(),
+        ConsumeOutcome::Rotated,
+        "a session created on A rotates on B"
+    );
+    assert_eq!(
+        block_on(a.consume_if_current(consume("s", 0, "s-r0", 12, 0))).unwrap(),
+        ConsumeOutcome::Reused,
+        "the spent token is reuse on A too"
+    );
+    eventually("B enforces the session A ended", || {
+        revoked(&*b, "j", Some("s"), "alice") == Some(Revoked::Session)
+    });
+    assert_eq!(
+        block_on(b.consume_if_current(consume("s", 1, "s-r1", 13, 0))).unwrap(),
+        ConsumeOutcome::Unknown,
+        "the newest token died with the session"
+    );
+
+    block_on(a.revoke_token("jti-1", 900)).unwrap();
+    eventually("B enforces A's token revocation", || {
+        revoked(&*b, "jti-1", None, "x") == Some(Revoked::Token)
+    });
+    block_on(b.create_session(record("t", "bob", 10))).unwrap();
+    let ended = block_on(b.revoke_subject("bob", SubjectCutoff::new(20, Some(900)), 900)).unwrap();
+    assert_eq!(ended, ["t"]);
+    eventually("A enforces B's logout-all", || {
+        revoked(&*a, "j", None, "bob") == Some(Revoked::Subject)
+            && revoked(&*a, "j", Some("t"), "bob") == Some(Revoked::Session)
+    });
+}
+
+#[test]
+fn thirty_two_concurrent_refreshes_across_two_nodes_have_exactly_one_winner() {
+    let server = RedisServer::start(false);
+    let rt = runtime();
+    let clock = Arc::new(ManualClock::new(0));
+    let (a, b) = two_nodes(&rt, &server.url(), &clock);
+    for round in 0..3 {
+        let sid = format!("race{round}");
+        block_on(a.create_session(record(&sid, "u", 0))).unwrap();
+        let outcomes = race_prepared(
+            32,
+            |i| {
+                let node = if i % 2 == 0 { &a } else { &b };
+                (node, consume(&sid, 0, &format!("{sid}-r0"), 1, 0))
+            },
+            |(node, request)| block_on(node.consume_if_current(request)).unwrap(),
+        );
+        let winners = outcomes
+            .iter()
+            .filter(|o| **o == ConsumeOutcome::Rotated)
+            .count();
+        assert_eq!(winners, 1, "{outcomes:?}");
+        assert!(outcomes.iter().all(|o| matches!(
+            o,
+            ConsumeOutcome::Rotated | ConsumeOutcome::Reused | ConsumeOutcome::Unknown
+        )));
+        // With grace 0 the losers are reuse: the session is over on both nodes.
+        for node in [&a, &b] {
+            eventually("both nodes enforce the raced session's end", || {
+                revoked(&**node, "j", Some(&sid), "u") == Some(Revoked::Session)
+            });
+        }
+    }
+}
+
+#[test]
+fn login_on_a_refresh_on_b_logout_on_a_is_rejected_on_b() {
+    let server = RedisServer::start(false);
+    let rt = runtime();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let (a, b) = two_nodes(&rt, &server.url(), &clock);
+    let (a, b) = (manager(a, &clock), manager(b, &clock));
+
+    let first = block_on(a.login("alice", Default::default())).unwrap();
+    let second = block_on(b.refresh(&first.refresh_token)).unwrap();
+    assert!(b.authenticate(&second.access_token).is_ok());
+    let verified = a.authenticate(&second.access_token).unwrap();
+    block_on(a.logout(&verified)).unwrap();
+    eventually("B rejects the logged-out session's access token", || {
+        b.verifier().verify_access(&second.access_token).err()
+            == Some(VerifyError::Revoked(Revoked::Session))
+    });
+    match block_on(b.refresh(&second.refresh_token)) {
+        Err(SessionError::InvalidGrant(InvalidGrant::Token(VerifyError::Revoked(_))))
+        | Err(SessionError::InvalidGrant(InvalidGrant::UnknownSession)) => {}
+        other => panic!("refresh after logout: {other:?}"),
+    }
+}
