@@ -844,6 +844,13 @@ impl SessionStore for FileStore {
         Box::pin(std::future::ready(Ok(record)))
     }
 
+    /// Read from the committed table, like [`session`](Self::session): what a listing
+    /// shows is durable.
+    fn list_sessions(&self, sub: &str, now: UnixTime) -> StoreFuture<'_, Vec<SessionRecord>> {
+        let records = self.shared.table().live_sessions_of(sub, now);
+        Box::pin(std::future::ready(Ok(records)))
+    }
+
     fn prune(&self, now: UnixTime) -> StoreFuture<'_, PruneReport> {
         self.submit(|reply| Job::Prune(now, reply))
     }

@@ -114,6 +114,10 @@ impl SessionStore for MemoryStore {
         ready(self.table().get(sid).cloned())
     }
 
+    fn list_sessions(&self, sub: &str, now: UnixTime) -> StoreFuture<'_, Vec<SessionRecord>> {
+        ready(self.table().live_sessions_of(sub, now))
+    }
+
     fn prune(&self, now: UnixTime) -> StoreFuture<'_, PruneReport> {
         let mut table = self.table();
         let removed = table.expire(now);

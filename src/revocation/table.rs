@@ -66,6 +66,18 @@ impl SessionTable {
         self.by_subject.get(sub).cloned().unwrap_or_default()
     }
 
+    /// The records of `sub`'s sessions live at `now`.
+    pub(crate) fn live_sessions_of(&self, sub: &str, now: UnixTime) -> Vec<SessionRecord> {
+        self.by_subject
+            .get(sub)
+            .into_iter()
+            .flatten()
+            .filter_map(|sid| self.sessions.get(sid))
+            .filter(|record| record.is_live_at(now))
+            .cloned()
+            .collect()
+    }
+
     /// Decide a refresh attempt against this table (see [`decide`]).
     pub(crate) fn decide(&self, request: &ConsumeRequest) -> (ConsumeOutcome, Change) {
         decide(self.sessions.get(&request.sid), request)
@@ -145,6 +157,9 @@ pub(crate) fn decide(
         next.gen = record.gen.saturating_add(1);
         next.refresh_jti = request.next_jti.clone();
         next.last_used_at = now;
+        if let Some(client) = &request.client {
+            next.client = client.clone();
+        }
         next.grace = (request.grace > 0).then(|| GraceRecord {
             parent_jti: request.jti.clone(),
             rotated_at: now,
