@@ -74,6 +74,9 @@ mod server_postgres;
 #[path = "api/server_redis.rs"]
 mod server_redis;
 #[cfg(feature = "server")]
+#[path = "api/server_sessions.rs"]
+mod server_sessions;
+#[cfg(feature = "server")]
 #[path = "api/server_support.rs"]
 mod server_support;
 #[path = "api/sessions.rs"]
