@@ -402,7 +402,7 @@ impl Writer {
                 let (outcome, change) = table::decide(current.as_ref(), &request);
                 let records = match change {
                     Change::None => Vec::new(),
-                    Change::Updated(session) => vec![Record::Session { session }],
+                    Change::Updated(session) => vec![Record::Session { session: *session }],
                     Change::Ended { sid, reason } => vec![Record::End {
                         sid,
                         until: request.revoke_until,

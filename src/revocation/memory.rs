@@ -51,7 +51,7 @@ impl MemoryStore {
     ) {
         match change {
             Change::None => {}
-            Change::Updated(record) => table.upsert(record),
+            Change::Updated(record) => table.upsert(*record),
             Change::Ended { sid, .. } => {
                 table.remove(&sid);
                 list.revoke_session(&sid, until);

@@ -12,8 +12,8 @@ use crate::clock::UnixTime;
 pub(crate) enum Change {
     /// Nothing changed (unknown session, grace replay).
     None,
-    /// The session's record is now this.
-    Updated(SessionRecord),
+    /// The session's record is now this (boxed: a record is ten times the other variants).
+    Updated(Box<SessionRecord>),
     /// The session ended: forget it, revoke its sid.
     Ended { sid: String, reason: EndReason },
 }
@@ -166,7 +166,7 @@ pub(crate) fn decide(
             until: now.saturating_add(request.grace),
             successor: request.next.clone(),
         });
-        return (ConsumeOutcome::Rotated, Change::Updated(next));
+        return (ConsumeOutcome::Rotated, Change::Updated(Box::new(next)));
     }
     // Only the direct parent, only within the window, gets the already-issued answer.
     if let Some(grace) = &record.grace {
@@ -213,7 +213,7 @@ mod tests {
 
     fn apply(table: &mut SessionTable, change: Change) {
         match change {
-            Change::Updated(r) => table.upsert(r),
+            Change::Updated(r) => table.upsert(*r),
             Change::Ended { sid, .. } => {
                 table.remove(&sid);
             }
