@@ -106,10 +106,10 @@ pub use token::{
 // Revocation: the store trait, its memory and file implementations, and the view
 // verifiers read.
 pub use revocation::{
-    ConsumeOutcome, ConsumeRequest, EndReason, FileStore, GraceRecord, IssuedPair, MemoryStore,
-    PruneReport, RevocationCounts, RevocationList, RevocationQuery, RevocationSnapshot,
-    RevocationView, SessionRecord, SessionStore, StoreError, StoreFuture, StoreReadiness,
-    SubjectCutoff, TornTail, ViewHealth,
+    ClientInfo, ConsumeOutcome, ConsumeRequest, EndReason, FileStore, GraceRecord, IssuedPair,
+    MemoryStore, PruneReport, RevocationCounts, RevocationList, RevocationQuery,
+    RevocationSnapshot, RevocationView, SessionRecord, SessionStore, StoreError, StoreFuture,
+    StoreReadiness, SubjectCutoff, TornTail, ViewHealth, MAX_USER_AGENT_BYTES,
 };
 // The shared Redis store (feature `redis`).
 #[cfg(any(feature = "redis", feature = "postgres"))]
@@ -121,7 +121,9 @@ pub use revocation::{RedisOptions, RedisStore};
 pub use revocation::{PostgresOptions, PostgresStore};
 
 // Sessions: login, rotation, reuse detection, timeouts, logout.
-pub use session::{SessionConfig, SessionManager, SessionSetupError, TokenPair, REVOCATION_MARGIN};
+pub use session::{
+    SessionConfig, SessionInfo, SessionManager, SessionSetupError, TokenPair, REVOCATION_MARGIN,
+};
 
 // HTTP (feature `axum`): the bearer layer and extractor for axum/tower APIs, RFC 6750
 // rejections, and token cookies.

@@ -73,6 +73,9 @@ mod server_postgres;
 #[cfg(all(feature = "server", feature = "redis"))]
 #[path = "api/server_redis.rs"]
 mod server_redis;
+#[cfg(feature = "server")]
+#[path = "api/server_sessions.rs"]
+mod server_sessions;
 #[path = "api/sessions.rs"]
 mod sessions;
 #[path = "api/store_conformance.rs"]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -275,7 +275,9 @@ fn identity(args: &ServeArgs) -> Result<Identity, Failure> {
 }
 
 /// Request ids and one access-log event per request: method, path (never the query,
-/// which could carry a token), status, duration. Never a header or a body.
+/// which could carry a token), status, duration. Never a header or a body. A routed path
+/// is logged as its route (`/auth/sessions/{id}`), so a session handle never reaches the
+/// log.
 async fn log_requests(mut request: Request, next: Next) -> Response {
     let incoming = request
         .headers()
@@ -294,7 +296,10 @@ async fn log_requests(mut request: Request, next: Next) -> Response {
         request.headers_mut().insert("x-request-id", value);
     }
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    let path = match request.extensions().get::<MatchedPath>() {
+        Some(route) => route.as_str().to_owned(),
+        None => request.uri().path().to_owned(),
+    };
     let started = std::time::Instant::now();
     let mut response = next.run(request).await;
     let status = response.status().as_u16();

@@ -402,7 +402,7 @@ impl Writer {
                 let (outcome, change) = table::decide(current.as_ref(), &request);
                 let records = match change {
                     Change::None => Vec::new(),
-                    Change::Updated(session) => vec![Record::Session { session }],
+                    Change::Updated(session) => vec![Record::Session { session: *session }],
                     Change::Ended { sid, reason } => vec![Record::End {
                         sid,
                         until: request.revoke_until,
@@ -842,6 +842,13 @@ impl SessionStore for FileStore {
     fn session(&self, sid: &str) -> StoreFuture<'_, Option<SessionRecord>> {
         let record = self.shared.table().get(sid).cloned();
         Box::pin(std::future::ready(Ok(record)))
+    }
+
+    /// Read from the committed table, like [`session`](Self::session): what a listing
+    /// shows is durable.
+    fn list_sessions(&self, sub: &str, now: UnixTime) -> StoreFuture<'_, Vec<SessionRecord>> {
+        let records = self.shared.table().live_sessions_of(sub, now);
+        Box::pin(std::future::ready(Ok(records)))
     }
 
     fn prune(&self, now: UnixTime) -> StoreFuture<'_, PruneReport> {

@@ -51,7 +51,7 @@ impl MemoryStore {
     ) {
         match change {
             Change::None => {}
-            Change::Updated(record) => table.upsert(record),
+            Change::Updated(record) => table.upsert(*record),
             Change::Ended { sid, .. } => {
                 table.remove(&sid);
                 list.revoke_session(&sid, until);
@@ -112,6 +112,10 @@ impl SessionStore for MemoryStore {
 
     fn session(&self, sid: &str) -> StoreFuture<'_, Option<SessionRecord>> {
         ready(self.table().get(sid).cloned())
+    }
+
+    fn list_sessions(&self, sub: &str, now: UnixTime) -> StoreFuture<'_, Vec<SessionRecord>> {
+        ready(self.table().live_sessions_of(sub, now))
     }
 
     fn prune(&self, now: UnixTime) -> StoreFuture<'_, PruneReport> {

@@ -4,6 +4,7 @@
 //! implementations, and one
 //! synchronous [`RevocationView`] that verifiers read without waiting on I/O.
 
+mod client_info;
 mod file;
 /// `pub(crate)` for the `revocation_journal` fuzz target.
 pub(crate) mod journal;
@@ -21,6 +22,7 @@ mod table;
 
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisOptions, RedisStore};
+pub use client_info::{ClientInfo, MAX_USER_AGENT_BYTES};
 pub use file::{FileStore, TornTail};
 pub use list::{
     RevocationCounts, RevocationList, RevocationQuery, RevocationSnapshot, RevocationView,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::client_info::ClientInfo;
 use super::list::{RevocationView, SubjectCutoff, ViewHealth};
 use crate::clock::UnixTime;
 
@@ -121,6 +122,11 @@ pub struct SessionRecord {
     pub idle_timeout: u64,
     /// The grace entry of the last rotation, while its window is open.
     pub grace: Option<GraceRecord>,
+    /// The client of the last login or refresh that told (user agent and truncated
+    /// address), for the session listing. Absent from records written before sessions
+    /// kept it, which read back as [`ClientInfo::default`].
+    #[serde(default, skip_serializing_if = "ClientInfo::is_empty")]
+    pub client: ClientInfo,
 }
 
 impl SessionRecord {
@@ -143,7 +149,20 @@ impl SessionRecord {
             expires_at: now.saturating_add(absolute_timeout),
             idle_timeout,
             grace: None,
+            client: ClientInfo::default(),
         }
+    }
+
+    /// This record, remembering `client` as the session's client.
+    #[must_use]
+    pub fn with_client(mut self, client: ClientInfo) -> Self {
+        self.client = client;
+        self
+    }
+
+    /// Whether the session is still live at `now` (neither idle nor past its end).
+    pub fn is_live_at(&self, now: UnixTime) -> bool {
+        now < self.ends_at()
     }
 
     /// When the session stops on its own: the earlier of idle and absolute expiry.
@@ -175,6 +194,9 @@ pub struct ConsumeRequest {
     /// How long to keep the session's revocation if this attempt ends it: until every
     /// access token it may have issued has expired.
     pub revoke_until: UnixTime,
+    /// The client refreshing, to remember with the session if it rotates (`None`: keep
+    /// what the session holds).
+    pub client: Option<ClientInfo>,
 }
 
 impl ConsumeRequest {
@@ -199,7 +221,15 @@ impl ConsumeRequest {
             next,
             grace,
             revoke_until,
+            client: None,
         }
+    }
+
+    /// This attempt, remembering `client` with the session if it rotates.
+    #[must_use]
+    pub fn with_client(mut self, client: ClientInfo) -> Self {
+        self.client = Some(client);
+        self
     }
 }
 
@@ -291,6 +321,11 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
 
     /// The session's record, if live.
     fn session(&self, sid: &str) -> StoreFuture<'_, Option<SessionRecord>>;
+
+    /// Every session of `sub` that is live at `now` (not ended, not timed out), read in
+    /// one atomic step, in no particular order. What a "your sessions" page shows; a
+    /// shared store also drops index entries of sessions that expired on their own.
+    fn list_sessions(&self, sub: &str, now: UnixTime) -> StoreFuture<'_, Vec<SessionRecord>>;
 
     /// Drop expired sessions and revocations (and compact durable state if useful).
     fn prune(&self, now: UnixTime) -> StoreFuture<'_, PruneReport>;

@@ -12,8 +12,8 @@ use crate::clock::UnixTime;
 pub(crate) enum Change {
     /// Nothing changed (unknown session, grace replay).
     None,
-    /// The session's record is now this.
-    Updated(SessionRecord),
+    /// The session's record is now this (boxed: a record is ten times the other variants).
+    Updated(Box<SessionRecord>),
     /// The session ended: forget it, revoke its sid.
     Ended { sid: String, reason: EndReason },
 }
@@ -64,6 +64,18 @@ impl SessionTable {
 
     pub(crate) fn sids_of(&self, sub: &str) -> Vec<String> {
         self.by_subject.get(sub).cloned().unwrap_or_default()
+    }
+
+    /// The records of `sub`'s sessions live at `now`.
+    pub(crate) fn live_sessions_of(&self, sub: &str, now: UnixTime) -> Vec<SessionRecord> {
+        self.by_subject
+            .get(sub)
+            .into_iter()
+            .flatten()
+            .filter_map(|sid| self.sessions.get(sid))
+            .filter(|record| record.is_live_at(now))
+            .cloned()
+            .collect()
     }
 
     /// Decide a refresh attempt against this table (see [`decide`]).
@@ -145,13 +157,16 @@ pub(crate) fn decide(
         next.gen = record.gen.saturating_add(1);
         next.refresh_jti = request.next_jti.clone();
         next.last_used_at = now;
+        if let Some(client) = &request.client {
+            next.client = client.clone();
+        }
         next.grace = (request.grace > 0).then(|| GraceRecord {
             parent_jti: request.jti.clone(),
             rotated_at: now,
             until: now.saturating_add(request.grace),
             successor: request.next.clone(),
         });
-        return (ConsumeOutcome::Rotated, Change::Updated(next));
+        return (ConsumeOutcome::Rotated, Change::Updated(Box::new(next)));
     }
     // Only the direct parent, only within the window, gets the already-issued answer.
     if let Some(grace) = &record.grace {
@@ -198,7 +213,7 @@ mod tests {
 
     fn apply(table: &mut SessionTable, change: Change) {
         match change {
-            Change::Updated(r) => table.upsert(r),
+            Change::Updated(r) => table.upsert(*r),
             Change::Ended { sid, .. } => {
                 table.remove(&sid);
             }

@@ -34,6 +34,8 @@ pub(crate) enum ApiError {
     /// Every password-hashing thread is busy and the queue is full: 503 with
     /// `Retry-After`. Nothing was checked.
     Busy,
+    /// The named session is not one of the caller's live sessions: 404 `not_found`.
+    NotFound,
     /// An internal failure (signing, hashing): 500.
     Server,
 }
@@ -94,6 +96,11 @@ impl ApiError {
                 "temporarily_unavailable",
                 Some("the server is busy; retry later".to_owned()),
             ),
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                Some("no such session".to_owned()),
+            ),
             Self::Server => (StatusCode::INTERNAL_SERVER_ERROR, "server_error", None),
         }
     }
@@ -105,6 +112,7 @@ impl From<SessionError> for ApiError {
             SessionError::InvalidGrant(why) => Self::InvalidGrant(why),
             SessionError::Store(_) => Self::Unavailable,
             SessionError::NoSigningKey => Self::NoSigningKey,
+            SessionError::SessionNotFound => Self::NotFound,
             _ => Self::Server,
         }
     }

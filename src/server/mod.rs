@@ -1,6 +1,6 @@
 //! The auth server (feature `server`), built on the `http` adapter: an axum `Router`
-//! (docs/REFERENCE.md §2) for login, refresh, logout, logout-all, RFC 7009 revocation and
-//! the JWKS over a [`SessionManager`]; the users file and password hashing on a bounded
+//! (docs/REFERENCE.md §2) for login, refresh, logout, logout-all, the session listing,
+//! RFC 7009 revocation and the JWKS over a [`SessionManager`]; the users file and password hashing on a bounded
 //! pool; login throttling by username and client address (behind trusted proxies); the
 //! maintenance task (key reload, pruning); and `serve` with the connection limits that keep
 //! one client from holding the server.
@@ -20,7 +20,7 @@ use std::fmt;
 use std::sync::{Arc, RwLock};
 
 use axum::http::HeaderValue;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 
 pub use client_address::{CidrError, IpCidr};
@@ -107,6 +107,8 @@ impl fmt::Debug for AuthState {
 /// | `POST /auth/logout` | bearer access token → 204, that session ends |
 /// | `POST /auth/logout-all` | bearer access token → 204, every session of the subject ends |
 /// | `POST /auth/revoke` | RFC 7009 form → 200, even for unknown tokens |
+/// | `GET /auth/sessions` | bearer access token → 200 `{"sessions": [...]}`, the subject's live sessions ([`SessionInfo`](crate::SessionInfo)) |
+/// | `DELETE /auth/sessions/{id}` | bearer access token → 204, that session of the subject ends; 404 `not_found` |
 /// | `GET /.well-known/jwks.json` | the public keys, `Cache-Control: public, max-age=N` |
 ///
 /// [`into_server_router`](Self::into_server_router) adds `GET /api/me`, `GET /healthz`
@@ -290,7 +292,15 @@ impl AuthServer {
             )
             .route(
                 "/auth/logout-all",
-                post(routes::logout_all).route_layer(protected),
+                post(routes::logout_all).route_layer(protected.clone()),
+            )
+            .route(
+                "/auth/sessions",
+                get(routes::list_sessions).route_layer(protected.clone()),
+            )
+            .route(
+                "/auth/sessions/{id}",
+                delete(routes::end_session).route_layer(protected),
             )
             .route("/.well-known/jwks.json", get(routes::jwks))
     }

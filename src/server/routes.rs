@@ -2,8 +2,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE, USER_AGENT};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -14,6 +14,7 @@ use super::error::{no_store_json, ApiError};
 use super::hashing_pool::PoolError;
 use super::AuthState;
 use crate::http::{clear_site_data, Authenticated};
+use crate::revocation::ClientInfo;
 use crate::session::SessionError;
 use crate::session::TokenPair;
 
@@ -49,6 +50,22 @@ fn client_ip(state: &AuthState, parts: &axum::http::request::Parts) -> IpAddr {
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
     client_address(peer, &parts.headers, &state.trusted_proxies)
+}
+
+/// What a session remembers of the client of a login or refresh: its `User-Agent` and
+/// its address as [`client_ip`] judges it, both bounded by [`ClientInfo`] (which keeps
+/// only the /24 or /48 network). No address without the peer (a router not served with
+/// connect info): an unknown client is better than a made-up one.
+fn client_info(state: &AuthState, parts: &axum::http::request::Parts) -> ClientInfo {
+    let address = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| client_address(info.0.ip(), &parts.headers, &state.trusted_proxies));
+    let user_agent = parts
+        .headers
+        .get(USER_AGENT)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()));
+    ClientInfo::new(user_agent.as_deref(), address)
 }
 
 /// `POST /auth/login` `{"username", "password"}`.
@@ -95,7 +112,8 @@ pub(crate) async fn login(
     // which wins where both name a claim.
     let mut claims = state.credentials.claims(&subject);
     claims.extend((state.claims_for)(&subject));
-    let pair = state.sessions.login(&subject, claims).await?;
+    let client = client_info(&state, &parts);
+    let pair = state.sessions.login_with(&subject, claims, client).await?;
     token_response(&state, &pair)
 }
 
@@ -132,7 +150,8 @@ pub(crate) async fn refresh(
         }
         (None, None) => return Err(ApiError::InvalidRequest("\"refresh_token\" is required")),
     };
-    let pair = state.sessions.refresh(&token).await?;
+    let client = client_info(&state, &parts);
+    let pair = state.sessions.refresh_with(&token, client).await?;
     token_response(&state, &pair)
 }
 
@@ -169,6 +188,41 @@ pub(crate) async fn logout_all(
     body::read(ignored).await?;
     state.sessions.logout_all(&auth.claims().sub).await?;
     Ok(logged_out(&state))
+}
+
+/// `GET /auth/sessions` with a bearer access token: the subject's live sessions. A body
+/// is ignored, but one over 16 KiB is 413.
+pub(crate) async fn list_sessions(
+    State(state): State<AuthState>,
+    auth: Authenticated,
+    ignored: axum::body::Body,
+) -> Result<Response, ApiError> {
+    body::read(ignored).await?;
+    let sessions = state.sessions.list_sessions_claims(auth.claims()).await?;
+    let body = serde_json::to_vec(&serde_json::json!({ "sessions": sessions }))
+        .map_err(|_| ApiError::Server)?;
+    Ok(no_store_json(StatusCode::OK, body))
+}
+
+/// `DELETE /auth/sessions/{id}` with a bearer access token: that session of the subject
+/// ends, as a logout of it; 404 for a handle that is not one of the subject's live
+/// sessions. A body is ignored, but one over 16 KiB is 413.
+pub(crate) async fn end_session(
+    State(state): State<AuthState>,
+    Path(handle): Path<String>,
+    auth: Authenticated,
+    ignored: axum::body::Body,
+) -> Result<Response, ApiError> {
+    body::read(ignored).await?;
+    state
+        .sessions
+        .end_session_claims(auth.claims(), &handle)
+        .await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 /// `POST /auth/revoke` (RFC 7009): `token=...&token_type_hint=...`; 200 even for tokens

@@ -216,7 +216,11 @@ async fn answer(
 ) -> Result<Response, Infallible> {
     request.extensions_mut().insert(ConnectInfo(peer));
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    // Never a session handle (`DELETE /auth/sessions/{id}`) in the log: the route instead.
+    let path = match request.uri().path() {
+        p if p.starts_with("/auth/sessions/") => "/auth/sessions/{id}".to_owned(),
+        p => p.to_owned(),
+    };
     match tokio::time::timeout(timeout, router.call(request.map(Body::new))).await {
         Ok(response) => response,
         Err(_) => {

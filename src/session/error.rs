@@ -68,11 +68,14 @@ pub enum SessionError {
     /// removed): nothing can be issued until one is activated. Verification and logout
     /// keep working. HTTP 503 with `Retry-After`.
     NoSigningKey,
+    /// The session handle is not one of the caller's live sessions (ended, never
+    /// existed, or another subject's: the answer is the same). HTTP 404 `not_found`.
+    SessionNotFound,
 }
 
 impl SessionError {
     /// A stable machine-readable kind: `invalid_grant`, `invalid_token`,
-    /// `store_unavailable`, `no_signing_key` or `server_error`.
+    /// `store_unavailable`, `no_signing_key`, `not_found` or `server_error`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::InvalidGrant(_) => "invalid_grant",
@@ -80,6 +83,7 @@ impl SessionError {
             Self::Store(_) => "store_unavailable",
             Self::Issue(_) => "server_error",
             Self::NoSigningKey => "no_signing_key",
+            Self::SessionNotFound => "not_found",
         }
     }
 }
@@ -92,6 +96,7 @@ impl fmt::Display for SessionError {
             Self::Store(why) => write!(f, "{why}"),
             Self::Issue(why) => write!(f, "{why}"),
             Self::NoSigningKey => f.write_str("the keyset has no active signing key"),
+            Self::SessionNotFound => f.write_str("no such session"),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use serde::Serialize;
 
 use super::config::SessionConfig;
+use super::listing::{session_handle, SessionInfo};
 use super::seal::SuccessorSeal;
 use super::{InvalidGrant, SessionError};
 use crate::cache::TokenCache;
@@ -15,8 +16,8 @@ use crate::error::{ConfigError, VerifyError};
 use crate::events::Events;
 use crate::keys::{KeySelector, Keyset, ReloadableKeys};
 use crate::revocation::{
-    ConsumeOutcome, ConsumeRequest, EndReason, IssuedPair, SessionRecord, SessionStore, StoreError,
-    SubjectCutoff,
+    ClientInfo, ConsumeOutcome, ConsumeRequest, EndReason, IssuedPair, SessionRecord, SessionStore,
+    StoreError, SubjectCutoff,
 };
 use crate::token::{AccessClaims, CustomClaims, Issuer, Verified, Verifier};
 
@@ -404,6 +405,30 @@ impl SessionManager {
         claims: CustomClaims,
         now: UnixTime,
     ) -> Result<TokenPair, SessionError> {
+        self.login_with_at(subject, claims, ClientInfo::default(), now)
+            .await
+    }
+
+    /// [`login`](Self::login), remembering `client` (user agent, truncated address) with
+    /// the session for [`list_sessions`](Self::list_sessions).
+    pub async fn login_with(
+        &self,
+        subject: &str,
+        claims: CustomClaims,
+        client: ClientInfo,
+    ) -> Result<TokenPair, SessionError> {
+        self.login_with_at(subject, claims, client, self.now())
+            .await
+    }
+
+    /// [`login_with`](Self::login_with) as of `now`.
+    pub async fn login_with_at(
+        &self,
+        subject: &str,
+        claims: CustomClaims,
+        client: ClientInfo,
+        now: UnixTime,
+    ) -> Result<TokenPair, SessionError> {
         let issuer = self.issuer()?;
         let sid = crate::crypto::random::session_id().map_err(|_| crate::IssueError::Randomness)?;
         let session_end = now.saturating_add(self.config.absolute_timeout.as_secs());
@@ -421,7 +446,8 @@ impl SessionManager {
             now,
             self.config.absolute_timeout.as_secs(),
             self.config.idle_timeout.as_secs(),
-        );
+        )
+        .with_client(client);
         self.store.create_session(record).await?;
         self.events.login(subject, &sid);
         Ok(TokenPair::from_issued(pair, sid))
@@ -445,6 +471,36 @@ impl SessionManager {
     pub async fn refresh_at(
         &self,
         refresh_token: &str,
+        now: UnixTime,
+    ) -> Result<TokenPair, SessionError> {
+        self.rotate(refresh_token, None, now).await
+    }
+
+    /// [`refresh`](Self::refresh), remembering `client` as the session's client when the
+    /// token rotates (a grace retry or a refused token changes nothing).
+    pub async fn refresh_with(
+        &self,
+        refresh_token: &str,
+        client: ClientInfo,
+    ) -> Result<TokenPair, SessionError> {
+        self.refresh_with_at(refresh_token, client, self.now())
+            .await
+    }
+
+    /// [`refresh_with`](Self::refresh_with) as of `now`.
+    pub async fn refresh_with_at(
+        &self,
+        refresh_token: &str,
+        client: ClientInfo,
+        now: UnixTime,
+    ) -> Result<TokenPair, SessionError> {
+        self.rotate(refresh_token, Some(client), now).await
+    }
+
+    async fn rotate(
+        &self,
+        refresh_token: &str,
+        client: Option<ClientInfo>,
         now: UnixTime,
     ) -> Result<TokenPair, SessionError> {
         // Before the token is consumed: with no key to sign its successor, the client
@@ -477,7 +533,7 @@ impl SessionManager {
         // nothing in it rebuilds a token (see `seal.rs`).
         let sealed = SuccessorSeal::seal(issuer.key(), &claims.sid, next_gen, &next)
             .map_err(|_| crate::IssueError::Randomness)?;
-        let request = ConsumeRequest::new(
+        let mut request = ConsumeRequest::new(
             claims.sid.clone(),
             claims.gen,
             claims.jti,
@@ -487,6 +543,9 @@ impl SessionManager {
             self.config.grace.as_secs(),
             self.revoke_until(now),
         );
+        if let Some(client) = client {
+            request = request.with_client(client);
+        }
         match self.store.consume_if_current(request).await? {
             ConsumeOutcome::Rotated => {
                 self.events.refresh(&claims.sub, &claims.sid, next_gen);
@@ -558,6 +617,93 @@ impl SessionManager {
             .await?;
         self.events.session_revoked(sid, EndReason::Logout.as_str());
         Ok(live)
+    }
+
+    /// The live sessions of the subject of a verified access token, the asking session
+    /// marked [`current`](SessionInfo::current), most recently created first. Each has
+    /// an opaque [`id`](SessionInfo::id) for [`end_session`](Self::end_session); session
+    /// ids are never shown.
+    pub async fn list_sessions(
+        &self,
+        session: &Verified<AccessClaims>,
+    ) -> Result<Vec<SessionInfo>, SessionError> {
+        self.list_sessions_claims_at(session.claims(), self.now())
+            .await
+    }
+
+    /// [`list_sessions`](Self::list_sessions) from the claims of a verified access token
+    /// (of any custom claims type).
+    pub async fn list_sessions_claims<C>(
+        &self,
+        claims: &AccessClaims<C>,
+    ) -> Result<Vec<SessionInfo>, SessionError> {
+        self.list_sessions_claims_at(claims, self.now()).await
+    }
+
+    /// [`list_sessions_claims`](Self::list_sessions_claims) as of `now`.
+    pub async fn list_sessions_claims_at<C>(
+        &self,
+        claims: &AccessClaims<C>,
+        now: UnixTime,
+    ) -> Result<Vec<SessionInfo>, SessionError> {
+        let records = self.store.list_sessions(&claims.sub, now).await?;
+        let current = claims.sid.as_deref();
+        let mut listed: Vec<SessionInfo> = records
+            .iter()
+            // A store indexes by subject; the subject is checked again here all the same.
+            .filter(|record| record.sub == claims.sub)
+            .map(|record| SessionInfo::from_record(record, current))
+            .collect();
+        listed.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+        Ok(listed)
+    }
+
+    /// End one session of the subject of a verified access token, named by its
+    /// [`SessionInfo::id`] handle: exactly a [`logout`](Self::logout) of that session
+    /// (its refresh token is refused, its access tokens are rejected by `sid` until they
+    /// expire). [`SessionError::SessionNotFound`] when `handle` is not one of the
+    /// subject's live sessions, whether or not it names another subject's.
+    pub async fn end_session(
+        &self,
+        session: &Verified<AccessClaims>,
+        handle: &str,
+    ) -> Result<(), SessionError> {
+        self.end_session_claims_at(session.claims(), handle, self.now())
+            .await
+    }
+
+    /// [`end_session`](Self::end_session) from the claims of a verified access token (of
+    /// any custom claims type).
+    pub async fn end_session_claims<C>(
+        &self,
+        claims: &AccessClaims<C>,
+        handle: &str,
+    ) -> Result<(), SessionError> {
+        self.end_session_claims_at(claims, handle, self.now()).await
+    }
+
+    /// [`end_session_claims`](Self::end_session_claims) as of `now`.
+    pub async fn end_session_claims_at<C>(
+        &self,
+        claims: &AccessClaims<C>,
+        handle: &str,
+        now: UnixTime,
+    ) -> Result<(), SessionError> {
+        // Only the caller's own sessions are searched: a handle of another subject's
+        // session is not found, exactly like one that never existed.
+        let records = self.store.list_sessions(&claims.sub, now).await?;
+        let Some(record) = records
+            .iter()
+            .find(|r| r.sub == claims.sub && session_handle(&r.sub, &r.sid) == handle)
+        else {
+            return Err(SessionError::SessionNotFound);
+        };
+        if !self.logout_sid_at(&record.sid, now).await? {
+            // Ended between the listing and now (a timeout, another logout).
+            return Err(SessionError::SessionNotFound);
+        }
+        self.events.logout(&claims.sub, &record.sid);
+        Ok(())
     }
 
     /// End every session of `subject` that exists now; sessions created afterwards are

@@ -3,9 +3,11 @@
 
 mod config;
 mod error;
+mod listing;
 mod manager;
 mod seal;
 
 pub use config::SessionConfig;
 pub use error::{InvalidGrant, SessionError};
+pub use listing::SessionInfo;
 pub use manager::{SessionManager, SessionSetupError, TokenPair, REVOCATION_MARGIN};

@@ -7,8 +7,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use gatepass::{
-    FileStore, RevocationList, RevocationQuery, RevocationView, Revoked, SessionStore, StoreError,
-    SubjectCutoff,
+    ClientInfo, FileStore, RevocationList, RevocationQuery, RevocationView, Revoked, SessionRecord,
+    SessionStore, StoreError, SubjectCutoff,
 };
 
 use crate::support::block_on;
@@ -214,6 +214,45 @@ fn session_line(sid: &str, gen: u64) -> Vec<u8> {
 }
 
 #[test]
+fn a_journal_written_before_sessions_kept_their_client_opens_and_lists_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal");
+    // Records exactly as the previous release wrote them: no `client` member.
+    let mut bytes = session_line("old1", 0);
+    bytes.extend(session_line("old2", 3));
+    std::fs::write(&path, &bytes).unwrap();
+    let store = FileStore::open(&path).unwrap();
+    let listed = block_on(store.list_sessions("alice", 1010)).unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|r| r.client.is_empty()));
+    // A new session's client is journaled, survives a restart and a compaction, and the
+    // journal never holds more than the truncated network.
+    let client = ClientInfo::new(Some("Journal/1"), Some("198.51.100.201".parse().unwrap()));
+    let record = SessionRecord::new(
+        "new".into(),
+        "alice".into(),
+        "new-r0".into(),
+        1000,
+        1 << 40,
+        1 << 40,
+    )
+    .with_client(client.clone());
+    block_on(store.create_session(record)).unwrap();
+    drop(store);
+    let journal = std::fs::read_to_string(&path).unwrap();
+    assert!(journal.contains("198.51.100.0/24") && !journal.contains("198.51.100.201"));
+    let store = FileStore::open(&path).unwrap();
+    store.compact().unwrap();
+    drop(store);
+    let store = FileStore::open(&path).unwrap();
+    let mut listed = block_on(store.list_sessions("alice", 1010)).unwrap();
+    listed.sort_by(|a, b| a.sid.cmp(&b.sid));
+    let sids: Vec<&str> = listed.iter().map(|r| r.sid.as_str()).collect();
+    assert_eq!(sids, ["new", "old1", "old2"]);
+    assert_eq!(listed[0].client, client);
+}
+
+#[test]
 fn a_journal_well_above_its_live_state_is_compacted_at_open() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal");
@@ -271,8 +310,7 @@ fn the_journal_stays_within_a_small_multiple_of_its_live_state_while_running() {
     let store = FileStore::open(&path).unwrap();
     // One session rotated 20 000 times without a prune: compaction runs from the write
     // path, by size. Submitted in waves so group commit keeps the fsyncs few.
-    let session =
-        gatepass::SessionRecord::new("s".into(), "u".into(), "s-r0".into(), 0, 1 << 40, 1 << 40);
+    let session = SessionRecord::new("s".into(), "u".into(), "s-r0".into(), 0, 1 << 40, 1 << 40);
     block_on(store.create_session(session)).unwrap();
     let mut gen = 0;
     let mut largest = 0;

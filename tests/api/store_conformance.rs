@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use gatepass::{
-    ConsumeOutcome, ConsumeRequest, EndReason, IssuedPair, RevocationQuery, Revoked, SessionRecord,
-    SessionStore, SubjectCutoff,
+    ClientInfo, ConsumeOutcome, ConsumeRequest, EndReason, IssuedPair, RevocationQuery, Revoked,
+    SessionRecord, SessionStore, SubjectCutoff, MAX_USER_AGENT_BYTES,
 };
 
 use crate::support::{block_on, race_futures};
@@ -49,7 +49,123 @@ pub fn run_all(make: &dyn Fn() -> Arc<dyn SessionStore>) {
     timeouts_end_sessions(&*make());
     logout_all_ends_existing_sessions_only(&*make());
     revocations_are_visible_and_pruned(&*make());
+    listing_shows_the_live_sessions_of_one_subject(&*make());
+    listing_follows_rotation_and_keeps_the_client_unless_told(&*make());
+    listing_leaves_out_ended_and_timed_out_sessions(&*make());
+    client_metadata_is_bounded_and_round_trips(&*make());
     concurrent_consumers_have_one_winner(make());
+}
+
+fn client(user_agent: &str, ip: &str) -> ClientInfo {
+    ClientInfo::new(Some(user_agent), Some(ip.parse().unwrap()))
+}
+
+/// `sub`'s live sessions at `now`, sorted by sid.
+fn listed(store: &dyn SessionStore, sub: &str, now: u64) -> Vec<SessionRecord> {
+    let mut records = block_on(store.list_sessions(sub, now)).unwrap();
+    records.sort_by(|a, b| a.sid.cmp(&b.sid));
+    records
+}
+
+fn sids(records: &[SessionRecord]) -> Vec<&str> {
+    records.iter().map(|r| r.sid.as_str()).collect()
+}
+
+fn listing_shows_the_live_sessions_of_one_subject(store: &dyn SessionStore) {
+    let laptop = client("Firefox/128.0", "203.0.113.77");
+    let phone = client("MyApp/2.1 (iPhone)", "2001:db8:7:1::5");
+    block_on(store.create_session(record("l1", "erin", 10).with_client(laptop.clone()))).unwrap();
+    block_on(store.create_session(record("l2", "erin", 12).with_client(phone.clone()))).unwrap();
+    block_on(store.create_session(record("l3", "frank", 10))).unwrap();
+    let erin = listed(store, "erin", 20);
+    assert_eq!(sids(&erin), ["l1", "l2"]);
+    let first = &erin[0];
+    assert_eq!(
+        (
+            first.sub.as_str(),
+            first.created_at,
+            first.last_used_at,
+            first.expires_at
+        ),
+        ("erin", 10, 10, 1010)
+    );
+    assert_eq!(first.client, laptop);
+    assert_eq!(first.client.network(), Some("203.0.113.0/24"));
+    assert_eq!(erin[1].client, phone);
+    assert_eq!(erin[1].client.network(), Some("2001:db8:7::/48"));
+    // Never another subject's sessions; a subject without any lists none.
+    assert_eq!(sids(&listed(store, "frank", 20)), ["l3"]);
+    assert!(listed(store, "frank", 20)[0].client.is_empty());
+    assert!(listed(store, "nobody", 20).is_empty());
+    // What the listing shows is what `session` shows.
+    assert_eq!(
+        block_on(store.session("l1")).unwrap().unwrap().client,
+        laptop
+    );
+}
+
+fn listing_follows_rotation_and_keeps_the_client_unless_told(store: &dyn SessionStore) {
+    let first = client("Old/1.0", "198.51.100.1");
+    block_on(store.create_session(record("m", "gina", 10).with_client(first.clone()))).unwrap();
+    // A refresh that does not tell its client keeps the session's.
+    assert_eq!(
+        block_on(store.consume_if_current(consume("m", 0, "m-r0", 11, 0))).unwrap(),
+        ConsumeOutcome::Rotated
+    );
+    let now = &listed(store, "gina", 11)[0];
+    assert_eq!((now.last_used_at, &now.client), (11, &first));
+    // One that tells it replaces it, user agent and network both.
+    let moved = ClientInfo::new(None, Some("192.0.2.200".parse().unwrap()));
+    let request = consume("m", 1, "m-r1", 15, 0).with_client(moved.clone());
+    assert_eq!(
+        block_on(store.consume_if_current(request)).unwrap(),
+        ConsumeOutcome::Rotated
+    );
+    let now = &listed(store, "gina", 15)[0];
+    assert_eq!((now.gen, now.last_used_at, &now.client), (2, 15, &moved));
+    assert_eq!(now.client.user_agent(), None);
+    // A refused refresh (reuse) changes nothing but ends the session: gone from the list.
+    let reuse = consume("m", 0, "m-r0", 16, 0).with_client(first);
+    assert_eq!(
+        block_on(store.consume_if_current(reuse)).unwrap(),
+        ConsumeOutcome::Reused
+    );
+    assert!(listed(store, "gina", 16).is_empty());
+}
+
+fn listing_leaves_out_ended_and_timed_out_sessions(store: &dyn SessionStore) {
+    for (sid, at) in [("n1", 0), ("n2", 50), ("n3", 50), ("n4", 50)] {
+        block_on(store.create_session(record(sid, "hank", at))).unwrap();
+    }
+    assert_eq!(sids(&listed(store, "hank", 60)), ["n1", "n2", "n3", "n4"]);
+    // Logout of one session (the path ending a listed session takes).
+    assert!(block_on(store.revoke_session("n2", 900, EndReason::Logout)).unwrap());
+    // n1 was idle for 100 s at 100: timed out, even before a prune removes it.
+    assert_eq!(sids(&listed(store, "hank", 100)), ["n3", "n4"]);
+    // A session's listed end is its idle end until the absolute one is nearer.
+    assert_eq!(listed(store, "hank", 100)[0].ends_at(), 150);
+    block_on(store.revoke_subject("hank", SubjectCutoff::new(101, Some(900)), 900)).unwrap();
+    assert!(listed(store, "hank", 101).is_empty());
+    // Sessions created after a logout-all are listed.
+    block_on(store.create_session(record("n5", "hank", 101))).unwrap();
+    assert_eq!(sids(&listed(store, "hank", 101)), ["n5"]);
+}
+
+fn client_metadata_is_bounded_and_round_trips(store: &dyn SessionStore) {
+    // 255 ASCII bytes, then a 3-byte character straddling the bound: cut before it.
+    let agent = format!("{}€ and much more", "x".repeat(255));
+    let long = ClientInfo::new(Some(&agent), Some("10.1.2.3".parse().unwrap()));
+    assert_eq!(long.user_agent().map(str::len), Some(255));
+    // Multi-byte text that fits goes through unchanged.
+    let unicode = client("Café-Browser/1 «ünïcødé» 日本語", "::ffff:172.16.5.4");
+    block_on(store.create_session(record("o1", "ivy", 10).with_client(long.clone()))).unwrap();
+    block_on(store.create_session(record("o2", "ivy", 10).with_client(unicode.clone()))).unwrap();
+    let ivy = listed(store, "ivy", 10);
+    assert_eq!(ivy[0].client, long);
+    assert!(ivy[0].client.user_agent().unwrap().len() <= MAX_USER_AGENT_BYTES);
+    assert_eq!(ivy[0].client.network(), Some("10.1.2.0/24"));
+    assert_eq!(ivy[1].client, unicode);
+    assert_eq!(ivy[1].client.network(), Some("172.16.5.0/24"));
 }
 
 fn rotation_is_exactly_once(store: &dyn SessionStore) {

@@ -73,6 +73,8 @@ impl SessionStore for PostgresStore {
                         &access,
                         &refresh,
                         &expires_in,
+                        &record.client.user_agent(),
+                        &record.client.network(),
                     ],
                 )
                 .await
@@ -108,6 +110,8 @@ impl SessionStore for PostgresStore {
                         .map_err(|e| pg_error(&e))?;
                     let (parent, rotated, until, access, refresh, expires_in) =
                         rows::grace_columns(next.grace.as_ref());
+                    // `next` carries the refreshing client if one was given, else the
+                    // session's own (read under the row lock).
                     tx.execute(
                         &rotate,
                         &[
@@ -121,6 +125,8 @@ impl SessionStore for PostgresStore {
                             &access,
                             &refresh,
                             &expires_in,
+                            &next.client.user_agent(),
+                            &next.client.network(),
                         ],
                     )
                     .await
@@ -264,6 +270,29 @@ impl SessionStore for PostgresStore {
                 .map_err(|e| pg_error(&e))?
                 .map(|row| rows::record(&sid, &row))
                 .transpose()
+        })
+    }
+
+    fn list_sessions(&self, sub: &str, now: UnixTime) -> StoreFuture<'_, Vec<SessionRecord>> {
+        let sub = sub.to_owned();
+        self.spawn("list_sessions", move |s| async move {
+            let client = s.connection().await?;
+            let statement = client
+                .prepare_cached(&s.sql.list_sessions)
+                .await
+                .map_err(|e| pg_error(&e))?;
+            let rows = client
+                .query(&statement, &[&sub, &db(now)])
+                .await
+                .map_err(|e| pg_error(&e))?;
+            rows.iter()
+                .map(|row| {
+                    let sid: String = row
+                        .try_get("sid")
+                        .map_err(|_| StoreError::Corrupt("unreadable session id".into()))?;
+                    rows::record(&sid, row)
+                })
+                .collect()
         })
     }
 

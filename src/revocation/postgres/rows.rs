@@ -5,6 +5,7 @@
 use tokio_postgres::Row;
 
 use crate::clock::UnixTime;
+use crate::revocation::client_info::ClientInfo;
 use crate::revocation::list::{RevocationSnapshot, SubjectCutoff};
 use crate::revocation::store::{GraceRecord, IssuedPair, SessionRecord, StoreError};
 
@@ -66,6 +67,10 @@ pub(super) fn record(sid: &str, row: &Row) -> Result<SessionRecord, StoreError> 
         expires_at: number(row, "expires_at")?,
         idle_timeout: number(row, "idle_timeout")?,
         grace,
+        client: ClientInfo::from_stored(
+            get::<Option<&str>>(row, "user_agent")?,
+            get::<Option<&str>>(row, "client_network")?,
+        ),
     })
 }
 

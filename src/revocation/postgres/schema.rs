@@ -4,7 +4,7 @@
 //!
 //! | table | holds |
 //! |---|---|
-//! | `sessions` | one row per live session: rotation position, clocks, the grace answer; `ends_at` (generated: the earlier of idle and absolute end) is indexed for pruning, `sub` for logout-all |
+//! | `sessions` | one row per live session: rotation position, clocks, the grace answer, the client (`user_agent`, at most 256 bytes, and `client_network`, a /24 or /48; version 2); `ends_at` (generated: the earlier of idle and absolute end) is indexed for pruning, `sub` for logout-all and the session listing |
 //! | `revocations` | `kind` `t` (jti), `s` (sid) or `u` (subject cut-off, with `before`), `id`, and the prune time `until` (indexed; `NULL`: a cut-off kept until replaced) |
 //! | `schema_version` | the migrations applied, one row each |
 //!
@@ -18,9 +18,10 @@ use crate::revocation::store::StoreError;
 
 /// The migrations, in order; `{schema}` stands for the quoted schema name. Never edit one
 /// that has shipped: add the next.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    r#"
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE {schema}.sessions (
     sid text PRIMARY KEY,
     sub text NOT NULL,
@@ -50,7 +51,16 @@ CREATE TABLE {schema}.revocations (
 );
 CREATE INDEX revocations_until ON {schema}.revocations (until);
 "#,
-)];
+    ),
+    // The client of each session, for the session listing. Nullable: rows of sessions
+    // created before this version have none, and read back as "unknown".
+    (
+        2,
+        r#"
+ALTER TABLE {schema}.sessions ADD COLUMN user_agent text, ADD COLUMN client_network text;
+"#,
+    ),
+];
 
 /// The newest schema version this build knows.
 pub(super) fn latest_version() -> i32 {
@@ -60,7 +70,7 @@ pub(super) fn latest_version() -> i32 {
 /// The session columns, in the order [`rows::record`](super::rows::record) reads them.
 const SESSION_COLUMNS: &str = "sub, gen, refresh_jti, created_at, last_used_at, expires_at, \
     idle_timeout, grace_parent, grace_rotated_at, grace_until, grace_access, grace_refresh, \
-    grace_expires_in";
+    grace_expires_in, user_agent, client_network";
 
 /// Every statement, for one schema.
 #[derive(Debug)]
@@ -70,6 +80,8 @@ pub(super) struct Sql {
     pub(super) create: String,
     pub(super) lock_session: String,
     pub(super) select_session: String,
+    /// `$1` sub, `$2` now: the subject's live sessions, with their ids.
+    pub(super) list_sessions: String,
     pub(super) rotate: String,
     pub(super) delete_session: String,
     /// `$1` sid, `$2` until, `$3` channel, `$4` message: end the session and revoke its
@@ -99,23 +111,28 @@ impl Sql {
             channel,
             create: format!(
                 "INSERT INTO {s}.sessions (sid, {SESSION_COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
                  ON CONFLICT (sid) DO UPDATE SET sub = EXCLUDED.sub, gen = EXCLUDED.gen, \
                  refresh_jti = EXCLUDED.refresh_jti, created_at = EXCLUDED.created_at, \
                  last_used_at = EXCLUDED.last_used_at, expires_at = EXCLUDED.expires_at, \
                  idle_timeout = EXCLUDED.idle_timeout, grace_parent = EXCLUDED.grace_parent, \
                  grace_rotated_at = EXCLUDED.grace_rotated_at, grace_until = EXCLUDED.grace_until, \
                  grace_access = EXCLUDED.grace_access, grace_refresh = EXCLUDED.grace_refresh, \
-                 grace_expires_in = EXCLUDED.grace_expires_in"
+                 grace_expires_in = EXCLUDED.grace_expires_in, user_agent = EXCLUDED.user_agent, \
+                 client_network = EXCLUDED.client_network"
             ),
             lock_session: format!(
                 "SELECT {SESSION_COLUMNS} FROM {s}.sessions WHERE sid = $1 FOR UPDATE"
             ),
             select_session: format!("SELECT {SESSION_COLUMNS} FROM {s}.sessions WHERE sid = $1"),
+            list_sessions: format!(
+                "SELECT sid, {SESSION_COLUMNS} FROM {s}.sessions WHERE sub = $1 AND ends_at > $2"
+            ),
             rotate: format!(
                 "UPDATE {s}.sessions SET gen = $2, refresh_jti = $3, last_used_at = $4, \
                  grace_parent = $5, grace_rotated_at = $6, grace_until = $7, grace_access = $8, \
-                 grace_refresh = $9, grace_expires_in = $10 WHERE sid = $1"
+                 grace_refresh = $9, grace_expires_in = $10, \
+                 user_agent = $11, client_network = $12 WHERE sid = $1"
             ),
             delete_session: format!("DELETE FROM {s}.sessions WHERE sid = $1"),
             end_session: format!(

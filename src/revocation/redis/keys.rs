@@ -2,9 +2,9 @@
 //!
 //! | key | type | holds | TTL |
 //! |---|---|---|---|
-//! | `P s:<sid>` | hash | `sub gen jti created last exp idle`: the rotation position and clocks | session end + 60 s |
+//! | `P s:<sid>` | hash | `sub gen jti created last exp idle`: the rotation position and clocks; `ua ip` (optional): the client's user agent (at most 256 bytes) and network (/24 or /48) | session end + 60 s |
 //! | `P g:<sid>` | hash | `parent rotated until access refresh expires_in`: the grace answer | grace window + 5 s |
-//! | `P u:<sub>` | set | the subject's session ids (for logout-all) | latest absolute end + 60 s |
+//! | `P u:<sub>` | hash | the subject's session ids → absolute end (for logout-all and the session listing) | latest absolute end + 60 s |
 //! | `P r:jti` | zset | revoked `jti` → prune time | latest prune time |
 //! | `P r:sid` | zset | revoked `sid` → prune time | latest prune time |
 //! | `P r:sub` | zset | subject → cut-off prune time (`+inf`: kept until replaced) | latest prune time |

@@ -382,6 +382,8 @@ impl SessionStore for RedisStore {
                     .ends_at()
                     .saturating_sub(lived)
                     .saturating_add(KEY_MARGIN)),
+                record.client.user_agent().unwrap_or_default().to_owned(),
+                record.client.network().unwrap_or_default().to_owned(),
             ];
             if let Some(grace) = &record.grace {
                 args.extend([
@@ -409,6 +411,14 @@ impl SessionStore for RedisStore {
                 s.keys.grace(&r.sid),
                 s.keys.revoked_sessions(),
             ];
+            let (client_given, user_agent, network) = match &r.client {
+                Some(client) => (
+                    "1",
+                    client.user_agent().unwrap_or_default(),
+                    client.network().unwrap_or_default(),
+                ),
+                None => ("0", "", ""),
+            };
             let args = [
                 r.sid.clone(),
                 r.gen.to_string(),
@@ -429,6 +439,9 @@ impl SessionStore for RedisStore {
                 MAX_TTL.to_string(),
                 s.keys.channel(),
                 s.keys.subject_prefix(),
+                client_given.to_owned(),
+                user_agent.to_owned(),
+                network.to_owned(),
             ];
             let outcome = reply::consume_outcome(s.run(&s.scripts.consume, &keys, &args).await?)?;
             if matches!(outcome, ConsumeOutcome::Reused | ConsumeOutcome::Ended(_)) {
@@ -536,6 +549,15 @@ impl SessionStore for RedisStore {
                 .await
                 .map_err(|e| store_error(&e))?;
             reply::session_record(&sid, session, grace)
+        })
+    }
+
+    fn list_sessions(&self, sub: &str, now: UnixTime) -> StoreFuture<'_, Vec<SessionRecord>> {
+        let sub = sub.to_owned();
+        self.spawn("list_sessions", move |s| async move {
+            let keys = [s.keys.subject(&sub)];
+            let args = [time(now), s.keys.session_prefix(), s.keys.grace_prefix()];
+            reply::session_records(s.run(&s.scripts.list_sessions, &keys, &args).await?)
         })
     }
 

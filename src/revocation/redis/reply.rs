@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use redis::Value;
 
 use crate::clock::UnixTime;
+use crate::revocation::client_info::ClientInfo;
 use crate::revocation::list::{RevocationSnapshot, SubjectCutoff};
 use crate::revocation::mirror::parse_until;
 use crate::revocation::store::{
@@ -116,6 +117,11 @@ pub(super) fn session_record(
     let last_used_at = number(&take("last")?, "last")?;
     let expires_at = number(&take("exp")?, "exp")?;
     let idle_timeout = number(&take("idle")?, "idle")?;
+    // Absent from sessions created before the store kept them.
+    let client = ClientInfo::from_stored(
+        fields.get("ua").map(String::as_str),
+        fields.get("ip").map(String::as_str),
+    );
     let mut grace: HashMap<String, String> = pairs(grace)?.into_iter().collect();
     let grace = if grace.is_empty() {
         None
@@ -144,7 +150,25 @@ pub(super) fn session_record(
         expires_at,
         idle_timeout,
         grace,
+        client,
     }))
+}
+
+/// The answer of `list_sessions.lua`: `{sid, session hash, grace hash}` per session.
+pub(super) fn session_records(value: Value) -> Result<Vec<SessionRecord>, StoreError> {
+    let mut records = Vec::new();
+    for entry in array(value)? {
+        let mut parts = array(entry)?.into_iter();
+        let (Some(sid), Some(session), Some(grace), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(corrupt("a session listing"));
+        };
+        if let Some(record) = session_record(&text(sid)?, session, grace)? {
+            records.push(record);
+        }
+    }
+    Ok(records)
 }
 
 /// A string that may be absent (`GET`).

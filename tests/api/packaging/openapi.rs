@@ -6,7 +6,7 @@ use super::*;
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "DELETE", "PATCH"];
 
 /// The routes `gatepass serve` answers (without `--metrics`).
-const SERVED: [(&str, &str); 9] = [
+const SERVED: [(&str, &str); 11] = [
     ("POST", "/auth/login"),
     ("POST", "/auth/refresh"),
     ("POST", "/auth/logout"),
@@ -16,7 +16,14 @@ const SERVED: [(&str, &str); 9] = [
     ("GET", "/api/me"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
+    ("GET", "/auth/sessions"),
+    ("DELETE", "/auth/sessions/{id}"),
 ];
+
+/// A documented path as a request names it: a template's parameter filled in.
+fn concrete(path: &str) -> String {
+    path.replace("{id}", "x")
+}
 
 fn openapi() -> Value {
     let doc: Value = serde_norway::from_str(&repo_file("docs/openapi.yaml")).unwrap();
@@ -162,14 +169,14 @@ fn openapi_document_lists_exactly_the_served_routes_and_their_real_answers() {
     // Every documented operation exists; every other method on its path is 405, and a path
     // that is not documented is 404: the server answers nothing the document leaves out.
     for (method, path) in &ops {
-        let status = server.request(method, path, &[], b"").status;
+        let status = server.request(method, &concrete(path), &[], b"").status;
         assert!(
             status != 404 && status != 405,
             "{method} {path} is documented, the server answers {status}"
         );
         for other in METHODS {
             if !ops.contains(&(other.to_owned(), path.clone())) {
-                let status = server.request(other, path, &[], b"").status;
+                let status = server.request(other, &concrete(path), &[], b"").status;
                 assert_eq!(status, 405, "{other} {path} is not documented");
             }
         }
@@ -177,7 +184,7 @@ fn openapi_document_lists_exactly_the_served_routes_and_their_real_answers() {
     for path in [
         "/",
         "/auth",
-        "/auth/sessions",
+        "/auth/sessions/a/b",
         "/auth/token",
         "/metrics",
         "/api/you",
@@ -196,7 +203,7 @@ fn openapi_document_lists_exactly_the_served_routes_and_their_real_answers() {
 
     // 413 on every route, 415 where a body has a type.
     for (method, path) in &ops {
-        let reply = server.request(method, path, &[json_type], &oversized);
+        let reply = server.request(method, &concrete(path), &[json_type], &oversized);
         check(&doc, method, path, &reply, 413);
     }
     for (path, wrong) in [
@@ -249,16 +256,19 @@ fn openapi_document_lists_exactly_the_served_routes_and_their_real_answers() {
         ("GET", "/api/me"),
         ("POST", "/auth/logout"),
         ("POST", "/auth/logout-all"),
+        ("GET", "/auth/sessions"),
+        ("DELETE", "/auth/sessions/{id}"),
     ] {
-        let reply = server.request(method, path, &["Authorization: Bearer a b"], b"");
+        let target = concrete(path);
+        let reply = server.request(method, &target, &["Authorization: Bearer a b"], b"");
         check(&doc, method, path, &reply, 400);
-        let reply = server.request(method, path, &[], b"");
+        let reply = server.request(method, &target, &[], b"");
         check(&doc, method, path, &reply, 401);
         assert_eq!(
             reply.header("www-authenticate"),
             Some(r#"Bearer realm="gatepass""#)
         );
-        let reply = server.request(method, path, &[&bearer("not.a.token")], b"");
+        let reply = server.request(method, &target, &[&bearer("not.a.token")], b"");
         check(&doc, method, path, &reply, 401);
         assert!(reply
             .header("www-authenticate")
@@ -268,6 +278,28 @@ fn openapi_document_lists_exactly_the_served_routes_and_their_real_answers() {
     let access = login(&server)["access_token"].as_str().unwrap().to_owned();
     let reply = server.get("/api/me", &[&bearer(&access)]);
     check(&doc, "GET", "/api/me", &reply, 200);
+    // The session listing, and ending a session by its handle: 204, then 404.
+    let reply = server.get("/auth/sessions", &[&bearer(&access)]);
+    check(&doc, "GET", "/auth/sessions", &reply, 200);
+    let listed = reply.json()["sessions"].as_array().unwrap().clone();
+    let item = &doc["components"]["schemas"]["SessionInfo"];
+    for session in &listed {
+        for member in item["required"].as_array().unwrap() {
+            assert!(session.get(member.as_str().unwrap()).is_some(), "{session}");
+        }
+    }
+    let handle = listed.iter().find(|s| s["current"] == false).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/auth/sessions/{handle}");
+    let reply = server.request("DELETE", &path, &[&bearer(&access)], b"");
+    check(&doc, "DELETE", "/auth/sessions/{id}", &reply, 204);
+    let reply = server.request("DELETE", &path, &[&bearer(&access)], b"");
+    check(&doc, "DELETE", "/auth/sessions/{id}", &reply, 404);
+    assert_eq!(reply.json()["error"], "not_found");
+    let left = server.get("/auth/sessions", &[&bearer(&access)]).json();
+    assert_eq!(left["sessions"].as_array().unwrap().len(), listed.len() - 1);
     let reply = server.request("POST", "/auth/logout", &[&bearer(&access)], b"");
     check(&doc, "POST", "/auth/logout", &reply, 204);
     let access = login(&server)["access_token"].as_str().unwrap().to_owned();

@@ -75,8 +75,10 @@ fn postgres_nodes_starting_together_migrate_the_schema_once() {
     });
     assert_eq!(stores.len(), 6);
     assert_eq!(
-        db.query("SELECT string_agg(version::text, ',') FROM gatepass.schema_version"),
-        "1"
+        db.query(
+            "SELECT string_agg(version::text, ',' ORDER BY version) FROM gatepass.schema_version"
+        ),
+        "1,2"
     );
     // They all work on the one schema.
     block_on(stores[0].create_session(record("s", "u", NOW))).unwrap();
@@ -94,6 +96,52 @@ fn postgres_nodes_starting_together_migrate_the_schema_once() {
     db.query("INSERT INTO gatepass.schema_version VALUES (99, 0)");
     let newer = rt.block_on(PostgresStore::connect(&url, options(&clock, "gatepass")));
     assert!(matches!(newer, Err(StoreError::Config(_))), "{newer:?}");
+}
+
+#[test]
+fn postgres_database_of_version_1_is_upgraded_and_its_sessions_list_without_a_client() {
+    let db = TestDatabase::create();
+    let rt = runtime();
+    let clock = Arc::new(ManualClock::new(NOW));
+    // A schema as the first release left it: version 1, no client columns, one session.
+    let store = connect(&rt, &db.url(), options(&clock, "gatepass"));
+    drop(store);
+    db.query(
+        "ALTER TABLE gatepass.sessions DROP COLUMN user_agent, DROP COLUMN client_network; \
+         DELETE FROM gatepass.schema_version WHERE version = 2",
+    );
+    db.query(&format!(
+        "INSERT INTO gatepass.sessions (sid, sub, gen, refresh_jti, created_at, last_used_at, \
+         expires_at, idle_timeout) VALUES ('old', 'olga', 0, 'old-r0', {NOW}, {NOW}, {}, 100)",
+        NOW + 1000
+    ));
+    let store = connect(&rt, &db.url(), options(&clock, "gatepass"));
+    assert_eq!(
+        db.query(
+            "SELECT string_agg(version::text, ',' ORDER BY version) FROM gatepass.schema_version"
+        ),
+        "1,2"
+    );
+    let listed = block_on(store.list_sessions("olga", NOW + 1)).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].sid.as_str(), listed[0].created_at), ("old", NOW));
+    assert!(listed[0].client.is_empty());
+    // The old session keeps rotating, and now remembers its client.
+    let client = gatepass::ClientInfo::new(Some("Upgraded/1"), Some("192.0.2.9".parse().unwrap()));
+    let request = consume("old", 0, "old-r0", NOW + 2, 0).with_client(client.clone());
+    assert_eq!(
+        block_on(store.consume_if_current(request)).unwrap(),
+        ConsumeOutcome::Rotated
+    );
+    assert_eq!(
+        block_on(store.session("old")).unwrap().unwrap().client,
+        client
+    );
+    // Only the network is in the database, never the address.
+    assert_eq!(
+        db.query("SELECT user_agent || ' ' || client_network FROM gatepass.sessions"),
+        "Upgraded/1 192.0.2.0/24"
+    );
 }
 
 /// Poll every future together (no extra dependency): the connects race for real.

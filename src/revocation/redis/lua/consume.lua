@@ -5,7 +5,8 @@
 --       6 next gen, 7 next jti, 8 grace seconds, 9 grace until, 10 grace-entry ttl,
 --       11 next access token, 12 next refresh token, 13 next expires_in,
 --       14 revoke sid until, 15 revocation ttl, 16 session ttl margin, 17 max ttl,
---       18 channel, 19 subject-index key prefix
+--       18 channel, 19 subject-index key prefix, 20 '1' if the refreshing client is
+--       given (then 21 user agent, 22 network; '': none), else '0'
 local s = redis.call('HMGET', KEYS[1], 'sub', 'gen', 'jti', 'last', 'exp', 'idle')
 local sub, gen, jti = s[1], s[2], s[3]
 if not sub then
@@ -35,6 +36,9 @@ if ARGV[2] == gen and ARGV[4] == jti then
     return finish('idle_timeout')
   end
   redis.call('HSET', KEYS[1], 'gen', ARGV[6], 'jti', ARGV[7], 'last', ARGV[5])
+  if ARGV[20] == '1' then
+    set_client(KEYS[1], ARGV[21], ARGV[22])
+  end
   local ttl = math.floor(math.min(math.min(idle, exp - now) + tonumber(ARGV[16]), tonumber(ARGV[17])))
   redis.call('EXPIRE', KEYS[1], ttl)
   keep(ARGV[19] .. sub, ttl)

@@ -75,3 +75,19 @@ local function prune_index(index, now)
     redis.call('HDEL', index, unpack(dead, i, math.min(i + 499, #dead)))
   end
 end
+
+-- Remember the client of a login or refresh in session hash `session`: the user agent
+-- and the network (already cut and truncated by the application), or forget a field
+-- the client did not send ('').
+local function set_client(session, ua, ip)
+  if ua ~= '' then
+    redis.call('HSET', session, 'ua', ua)
+  else
+    redis.call('HDEL', session, 'ua')
+  end
+  if ip ~= '' then
+    redis.call('HSET', session, 'ip', ip)
+  else
+    redis.call('HDEL', session, 'ip')
+  end
+end
