@@ -56,10 +56,31 @@ fn profile(spec: &str) {
         "es256" => Algorithm::ES256,
         _ => Algorithm::EdDSA,
     };
-    let case = Case::new(alg);
+    // GATEPASS_ALG picks the typical token's algorithm (HS256 by default).
+    let typical_alg = match std::env::var("GATEPASS_ALG").as_deref() {
+        Ok("ES256") => Algorithm::ES256,
+        Ok("EdDSA") => Algorithm::EdDSA,
+        _ => Algorithm::HS256,
+    };
+    let case = if op.starts_with("typical") {
+        Case::typical(typical_alg)
+    } else {
+        Case::new(alg)
+    };
     let list = revocation_list(if op == "revocation" { 1_000_000 } else { 0 });
     let hmac = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, HS_SECRET);
     let iat = now();
+    let mut buf = Vec::new();
+    let jwt_key = jsonwebtoken::DecodingKey::from_secret(HS_SECRET);
+    let mut jwt_validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    jwt_validation.set_issuer(&[ISS]);
+    jwt_validation.set_audience(&[AUD]);
+    let jwt_enc = jsonwebtoken::EncodingKey::from_secret(HS_SECRET);
+    let mut jwt_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    jwt_header.typ = Some("at+jwt".into());
+    jwt_header.kid = Some("hs-2025".into());
+    let rng = ring::rand::SystemRandom::new();
+    let typical_custom = typical_custom();
     for i in 0..n {
         match op {
             "ring-hmac" => {
@@ -70,6 +91,62 @@ fn profile(spec: &str) {
                 let (jti, sid, sub) = (fake_uuid(i as u64, 3), session_id(i as u64, 4), "x");
                 black_box(list.check(&RevocationQuery::new(&jti, Some(&sid), sub, iat)));
             }
+            "typical-ring" => {
+                let ok = match typical_alg {
+                    Algorithm::HS256 => {
+                        ring::hmac::verify(&hmac, &case.signing_input, &case.signature)
+                    }
+                    _ => raw_public_key(&case).verify(&case.signing_input, &case.signature),
+                };
+                black_box(ok).expect("verifies");
+            }
+            "typical-borrowed" => {
+                let verified = case
+                    .verifier
+                    .verify_access_in::<TenantRef<'_>>(&case.token, &mut buf)
+                    .expect("verifies");
+                black_box(verified.claims().exp);
+            }
+            "typical-jsonwebtoken" => drop(black_box(
+                jsonwebtoken::decode::<TypicalClaims>(&case.token, &jwt_key, &jwt_validation)
+                    .expect("verifies"),
+            )),
+            "typical-issue" => drop(black_box(
+                case.issuer
+                    .access_token(SUB)
+                    .session_id(TYPICAL_SID)
+                    .claims(&typical_custom)
+                    .expect("claims")
+                    .issue()
+                    .expect("issue"),
+            )),
+            "typical-jsonwebtoken-issue" => {
+                let mut id = [0u8; 16];
+                ring::rand::SecureRandom::fill(&rng, &mut id).expect("random");
+                let now = now();
+                let claims = TypicalClaims {
+                    iss: ISS.into(),
+                    sub: SUB.into(),
+                    aud: AUD.into(),
+                    exp: now + 3600,
+                    iat: now,
+                    jti: base64::Engine::encode(
+                        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                        id,
+                    ),
+                    sid: TYPICAL_SID.into(),
+                    scope: "orders:read orders:write".into(),
+                    tenant: "acme-eu-west".into(),
+                };
+                drop(black_box(
+                    jsonwebtoken::encode(&jwt_header, &claims, &jwt_enc).expect("encode"),
+                ));
+            }
+            "typical" => drop(black_box(
+                case.verifier
+                    .verify_access_as::<Tenant>(&case.token)
+                    .expect("verifies"),
+            )),
             _ => drop(black_box(
                 case.verifier.verify_access(&case.token).expect("verifies"),
             )),
@@ -96,6 +173,80 @@ fn main() {
             per_call(|| case.verifier.verify_access(&case.token).expect("verifies")),
         );
     }
+    // The typical ~470-byte token: typed (owned), typed borrowing from a reused buffer,
+    // the JSON map, jsonwebtoken into a struct, and two refusals.
+    let typical = Case::typical(Algorithm::HS256);
+    row(
+        &format!(
+            "HS256 typical ({} B) `verify_access_as::<Tenant>`",
+            typical.token.len()
+        ),
+        per_call(|| {
+            typical
+                .verifier
+                .verify_access_as::<Tenant>(&typical.token)
+                .expect("verifies")
+        }),
+    );
+    let mut buf = Vec::new();
+    row(
+        "HS256 typical `verify_access_in::<TenantRef>` (buffer reused)",
+        per_call(|| {
+            let verified = typical
+                .verifier
+                .verify_access_in::<TenantRef<'_>>(&typical.token, &mut buf)
+                .expect("verifies");
+            verified.claims().exp
+        }),
+    );
+    row(
+        "HS256 typical `verify_access` (JSON map)",
+        per_call(|| {
+            typical
+                .verifier
+                .verify_access(&typical.token)
+                .expect("verifies")
+        }),
+    );
+    let hs_key = jsonwebtoken::DecodingKey::from_secret(HS_SECRET);
+    let mut hs_validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    hs_validation.set_issuer(&[ISS]);
+    hs_validation.set_audience(&[AUD]);
+    row(
+        "HS256 typical jsonwebtoken `decode` into a struct (reference)",
+        per_call(|| {
+            jsonwebtoken::decode::<TypicalClaims>(&typical.token, &hs_key, &hs_validation)
+                .expect("verifies")
+        }),
+    );
+    let forged = {
+        let mut t = typical.token.clone();
+        let last = t.pop().expect("non-empty");
+        t.push(if last == 'A' { 'Q' } else { 'A' });
+        t
+    };
+    row(
+        "HS256 typical, bad signature (refused)",
+        per_call(|| {
+            typical
+                .verifier
+                .verify_access_as::<Tenant>(&forged)
+                .expect_err("refused")
+        }),
+    );
+    let other_audience =
+        gatepass::Verifier::builder(verification_keys(&typical.key), ISS, "another-api")
+            .build()
+            .expect("verifier");
+    row(
+        "HS256 typical, wrong audience (refused)",
+        per_call(|| {
+            other_audience
+                .verify_access_as::<Tenant>(&typical.token)
+                .expect_err("refused")
+        }),
+    );
+
     let eddsa = Case::new(Algorithm::EdDSA);
     let cached = gatepass::Verifier::builder(verification_keys(&eddsa.key), ISS, AUD)
         .cache(gatepass::TokenCache::new(100, std::time::Duration::from_secs(60)).expect("cache"))
@@ -175,5 +326,17 @@ fn main() {
                 println!("written to {}", path.display());
             }
         }
+    }
+}
+
+/// The raw ring verifier of a case's public key (ES256: the uncompressed point; EdDSA: x).
+fn raw_public_key(case: &Case) -> ring::signature::UnparsedPublicKey<Vec<u8>> {
+    if case.alg == Algorithm::ES256 {
+        let mut point = vec![4u8];
+        point.extend(case.jwk_bytes("x"));
+        point.extend(case.jwk_bytes("y"));
+        ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, point)
+    } else {
+        ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, case.jwk_bytes("x"))
     }
 }

@@ -73,6 +73,13 @@ impl Case {
         Self::with_claims(alg, &custom_claims())
     }
 
+    /// A typical access token of about 470 bytes (HS256): the registered claims, a session
+    /// id, `scope` and one custom claim (`tenant`).
+    #[allow(dead_code)]
+    pub fn typical(alg: Algorithm) -> Self {
+        Self::with_claims(alg, &typical_custom())
+    }
+
     /// A case with the registered claims only (a small token, about 350 bytes).
     #[allow(dead_code)]
     pub fn small(alg: Algorithm) -> Self {
@@ -89,6 +96,7 @@ impl Case {
         let issuer = Issuer::new(key.clone(), ISS, AUD).with_access_ttl(3600);
         let token = issuer
             .access_token(SUB)
+            .session_id(TYPICAL_SID)
             .claims(claims)
             .expect("claims")
             .issue()
@@ -220,4 +228,41 @@ pub fn live_queries(count: u64) -> Vec<(String, String, String)> {
             )
         })
         .collect()
+}
+
+/// The session id every case's token carries (gatepass's: 192 bits, base64url).
+pub const TYPICAL_SID: &str = "Zk9bJ3c2RkTqM1nV8xYpWg0aLs7HdE4u";
+
+/// The custom claims of [`Case::typical`]: `scope` and one more.
+pub fn typical_custom() -> CustomClaims {
+    match json!({"scope": "orders:read orders:write", "tenant": "acme-eu-west"}) {
+        Value::Object(map) => map,
+        _ => CustomClaims::new(),
+    }
+}
+
+/// The custom claim of [`Case::typical`], owned: what `verify_access_as` fills.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct Tenant {
+    pub tenant: String,
+}
+
+/// The custom claim of [`Case::typical`], borrowed from the token: `verify_access_in`.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct TenantRef<'a> {
+    pub tenant: &'a str,
+}
+
+/// Every claim of [`Case::typical`] as jsonwebtoken decodes them: straight into a struct.
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+pub struct TypicalClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: u64,
+    pub iat: u64,
+    pub jti: String,
+    pub sid: String,
+    pub scope: String,
+    pub tenant: String,
 }

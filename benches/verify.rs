@@ -28,6 +28,8 @@ use axum::body::Body;
 use axum::http::{header::AUTHORIZATION, HeaderValue, Request};
 use axum::routing::get;
 use axum::Router;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use criterion::{BenchmarkId, Criterion};
 use gatepass::{Algorithm, AuthLayer, RevocationQuery, RevocationView, TokenCache, Verifier};
 use ring::signature::{self as ring_sig, KeyPair as _};
@@ -181,6 +183,110 @@ fn bench_verify_small(c: &mut Criterion) {
     group.finish();
 }
 
+/// The typical ~470-byte access token (registered claims, `sid`, `scope`, one custom
+/// claim) verified into a typed struct: owned (`verify_access_as`), borrowing from a reused
+/// buffer (`verify_access_in`), against the raw signature check of the same bytes and
+/// jsonwebtoken's `decode` straight into a struct.
+fn bench_typical(c: &mut Criterion) {
+    for alg in [Algorithm::HS256, Algorithm::ES256, Algorithm::EdDSA] {
+        let case = Case::typical(alg);
+        let mut group = c.benchmark_group(format!("typical_{}", alg.as_str().to_ascii_lowercase()));
+        let (message, signature) = (&case.signing_input, &case.signature);
+        match alg {
+            Algorithm::HS256 => {
+                let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, HS_SECRET);
+                group.bench_function("ring", |b| {
+                    b.iter(|| ring::hmac::verify(&key, black_box(message), black_box(signature)))
+                });
+            }
+            Algorithm::ES256 => {
+                let mut point = vec![4u8];
+                point.extend(case.jwk_bytes("x"));
+                point.extend(case.jwk_bytes("y"));
+                let key =
+                    ring_sig::UnparsedPublicKey::new(&ring_sig::ECDSA_P256_SHA256_FIXED, point);
+                group.bench_function("ring", |b| {
+                    b.iter(|| key.verify(black_box(message), black_box(signature)))
+                });
+            }
+            _ => {
+                let key = ring_sig::UnparsedPublicKey::new(&ring_sig::ED25519, case.jwk_bytes("x"));
+                group.bench_function("ring", |b| {
+                    b.iter(|| key.verify(black_box(message), black_box(signature)))
+                });
+            }
+        }
+        group.bench_function("gatepass_typed", |b| {
+            b.iter(|| {
+                case.verifier
+                    .verify_access_as::<Tenant>(black_box(&case.token))
+                    .expect("verifies")
+            })
+        });
+        let mut buf = Vec::new();
+        group.bench_function("gatepass_borrowed", |b| {
+            b.iter(|| {
+                let verified = case
+                    .verifier
+                    .verify_access_in::<TenantRef<'_>>(black_box(&case.token), &mut buf)
+                    .expect("verifies");
+                verified.claims().exp
+            })
+        });
+        let key = jwt_key(&case);
+        let validation = jwt_validation(jwt_alg(alg));
+        group.bench_function("jsonwebtoken", |b| {
+            b.iter(|| {
+                jsonwebtoken::decode::<TypicalClaims>(black_box(&case.token), &key, &validation)
+                    .expect("jsonwebtoken verifies")
+            })
+        });
+        group.finish();
+    }
+
+    // Issuing the typical token (HS256): gatepass (a fresh jti from the CSPRNG per token)
+    // against jsonwebtoken's `encode` of the same claims with a jti made the same way.
+    let case = Case::typical(Algorithm::HS256);
+    let mut group = c.benchmark_group("issue_typical_hs256");
+    let custom = typical_custom();
+    group.bench_function("gatepass", |b| {
+        b.iter(|| {
+            case.issuer
+                .access_token(SUB)
+                .session_id(TYPICAL_SID)
+                .claims(black_box(&custom))
+                .expect("claims")
+                .issue()
+                .expect("issue")
+        })
+    });
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.typ = Some("at+jwt".into());
+    header.kid = Some("hs-2025".into());
+    let key = jsonwebtoken::EncodingKey::from_secret(HS_SECRET);
+    let rng = ring::rand::SystemRandom::new();
+    group.bench_function("jsonwebtoken", |b| {
+        b.iter(|| {
+            let mut id = [0u8; 16];
+            ring::rand::SecureRandom::fill(&rng, &mut id).expect("random");
+            let now = now();
+            let claims = TypicalClaims {
+                iss: ISS.into(),
+                sub: SUB.into(),
+                aud: AUD.into(),
+                exp: now + 3600,
+                iat: now,
+                jti: URL_SAFE_NO_PAD.encode(id),
+                sid: TYPICAL_SID.into(),
+                scope: "orders:read orders:write".into(),
+                tenant: "acme-eu-west".into(),
+            };
+            jsonwebtoken::encode(&header, black_box(&claims), &key).expect("encode")
+        })
+    });
+    group.finish();
+}
+
 fn bench_cache(c: &mut Criterion) {
     let case = Case::new(Algorithm::EdDSA);
     let cached = Verifier::builder(verification_keys(&case.key), ISS, AUD)
@@ -323,6 +429,7 @@ fn main() {
         .configure_from_args();
     bench_verify(&mut c);
     bench_verify_small(&mut c);
+    bench_typical(&mut c);
     bench_cache(&mut c);
     bench_issue(&mut c);
     let sizes: &[u64] = if smoke {
