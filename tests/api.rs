@@ -67,6 +67,9 @@ mod server_limits;
 #[cfg(feature = "server")]
 #[path = "api/server_login.rs"]
 mod server_login;
+#[cfg(feature = "server")]
+#[path = "api/server_metrics.rs"]
+mod server_metrics;
 #[cfg(all(feature = "server", feature = "postgres"))]
 #[path = "api/server_postgres.rs"]
 mod server_postgres;

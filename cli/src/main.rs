@@ -233,6 +233,13 @@ struct ServeCli {
     /// The most detailed log level shown.
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     log_level: tracing::Level,
+    /// Serve Prometheus metrics at GET /metrics on the main listener.
+    #[arg(long)]
+    metrics: bool,
+    /// Serve GET /metrics on this address instead, a listener of its own (then not on
+    /// --listen); port 0: any free port.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -558,6 +565,8 @@ fn serve_with(s: ServeCli) -> CliResult {
         hashing: serve::hashing_limits(s.hashing_threads, s.hashing_queue),
         log_format: s.log_format,
         log_level: s.log_level,
+        metrics: s.metrics,
+        metrics_listen: s.metrics_listen,
     })
 }
 

@@ -13,6 +13,9 @@ use serde_json::Value;
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
+    /// The whole line the server announced itself with (`listening`, and `metrics` with
+    /// `--metrics-listen`).
+    pub announced: Value,
     pub log: PathBuf,
     _dir: Option<tempfile::TempDir>,
 }
@@ -41,6 +44,7 @@ impl Server {
         let mut server = Self {
             child,
             addr: "127.0.0.1:1".parse().unwrap(),
+            announced: Value::Null,
             log,
             _dir: None,
         };
@@ -50,6 +54,7 @@ impl Server {
         let announced: Value = serde_json::from_str(&line)
             .unwrap_or_else(|_| panic!("no address line from the server; log: {}", server.logs()));
         server.addr = announced["listening"].as_str().unwrap().parse().unwrap();
+        server.announced = announced;
         server
     }
 
