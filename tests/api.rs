@@ -11,6 +11,16 @@
 #[path = "api/support.rs"]
 mod support;
 
+// The embedding example's application, driven in-process by example_auth_server.rs; its
+// `main` is the example's own, unused here.
+#[cfg(feature = "server")]
+#[allow(dead_code)]
+#[path = "../examples/auth_server.rs"]
+mod auth_server_example;
+#[cfg(feature = "server")]
+#[path = "api/example_auth_server.rs"]
+mod example_auth_server;
+
 #[path = "api/attacks.rs"]
 mod attacks;
 #[path = "api/cache.rs"]
