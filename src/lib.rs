@@ -36,7 +36,7 @@
 //! | *(none)* | — | the token core: keys and keysets, key rotation, issuing, verification with profiles, typed claims, the JWKS document, revocation lists, the memory and file session stores, [`SessionManager`] | ring, serde, serde_json, jsonwebtoken's types (no crypto backend), time, uuid, tracing |
 //! | `axum` | yes | `AuthLayer` and `Authenticated` for axum/tower APIs, RFC 6750 rejections, `SecureCookie` | axum (no default features), tower |
 //! | `jwks-client` | yes | `JwksClient`: a remote JWK Set, cached, refetched in a single flight on an unknown `kid` | tokio (current-thread parts), hyper's HTTP/1 client, rustls on ring, webpki-roots |
-//! | `server` | no | the auth server as an axum `Router` (`AuthServer`), argon2id passwords, login throttling, `Maintenance`, `serve` with connection limits | argon2, hyper's server, hyper-util |
+//! | `server` | no | the auth server as an axum `Router` (`AuthServer`), argon2id passwords on bounded threads (`PasswordHashing`) behind an async `UserDirectory`, login throttling, Prometheus `Metrics`, `Maintenance`, `serve` with connection limits | argon2, hyper's server, hyper-util, prometheus-client |
 //! | `redis` | no | `RedisStore`: the session store shared by several nodes | redis-rs, rustls |
 //! | `postgres` | no | `PostgresStore`: the same on PostgreSQL | tokio-postgres, deadpool-postgres, rustls |
 //!
@@ -137,8 +137,9 @@ pub use http::{
 // The auth server's building blocks (feature `server`).
 #[cfg(feature = "server")]
 pub use server::{
-    hash_password, AuthServer, AuthServerHandle, CidrError, CookieMode, HashingLimits, IpCidr,
-    KeyReload, Limit, LoginLimiter, LoginLimits, Maintenance, UserDirectory, UsersError, UsersFile,
+    hash_password, AuthServer, AuthServerHandle, CidrError, CookieMode, HashingError,
+    HashingLimits, IpCidr, KeyReload, Limit, LoginLimiter, LoginLimits, Maintenance, Metrics,
+    PasswordHashing, UserDirectory, UsersError, UsersFile, UsersFuture,
 };
 // Serving a router with header and request deadlines, a connection cap and graceful
 // shutdown (feature `server`).

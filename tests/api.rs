@@ -11,6 +11,16 @@
 #[path = "api/support.rs"]
 mod support;
 
+// The embedding example's application, driven in-process by example_auth_server.rs; its
+// `main` is the example's own, unused here.
+#[cfg(feature = "server")]
+#[allow(dead_code)]
+#[path = "../examples/auth_server.rs"]
+mod auth_server_example;
+#[cfg(feature = "server")]
+#[path = "api/example_auth_server.rs"]
+mod example_auth_server;
+
 #[path = "api/attacks.rs"]
 mod attacks;
 #[path = "api/cache.rs"]
@@ -67,6 +77,9 @@ mod server_limits;
 #[cfg(feature = "server")]
 #[path = "api/server_login.rs"]
 mod server_login;
+#[cfg(feature = "server")]
+#[path = "api/server_metrics.rs"]
+mod server_metrics;
 #[cfg(all(feature = "server", feature = "postgres"))]
 #[path = "api/server_postgres.rs"]
 mod server_postgres;

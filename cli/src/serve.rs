@@ -12,8 +12,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use gatepass::{
     Algorithm, AuthServer, Clock as _, CookieMode, FileStore, GenerateOptions, Keyset, Maintenance,
-    MemoryStore, PublishedJwks, RotationPolicy, SessionConfig, SessionManager, SessionStore,
-    SystemClock, UserDirectory, UsersFile,
+    MemoryStore, Metrics, PublishedJwks, RotationPolicy, SessionConfig, SessionManager,
+    SessionStore, SystemClock, UserDirectory, UsersFile,
 };
 
 use super::config;
@@ -121,6 +121,13 @@ pub(crate) struct ServeArgs {
     /// The most detailed log level shown.
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     log_level: tracing::Level,
+    /// Serve Prometheus metrics at GET /metrics on the main listener.
+    #[arg(long)]
+    metrics: bool,
+    /// Serve GET /metrics on this address instead, a listener of its own (then not on
+    /// --listen); port 0: any free port.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
 }
 
 impl ServeArgs {
@@ -382,6 +389,8 @@ async fn run_server(args: ServeArgs) -> CliResult {
     .login_limits(args.login_limits())
     .trusted_proxies(args.trusted_proxies.iter().copied())
     .password_hashing(args.hashing());
+    let metrics = Metrics::new();
+    router = router.metrics(metrics.clone());
     if args.cookies {
         let mut mode = CookieMode::new().map_err(Failure::usage)?;
         for origin in &args.allowed_origins {
@@ -392,8 +401,21 @@ async fn run_server(args: ServeArgs) -> CliResult {
         router = router.cookie_mode(mode);
     }
     let limits = args.limits();
-    let (app, handle) = router.into_server_router();
+    let (mut app, handle) = router.into_server_router();
+    // On the main listener only when no listener of its own is asked for: that one is for
+    // an address only the scraper reaches.
+    if args.metrics && args.metrics_listen.is_none() {
+        app = app.merge(metrics.router());
+    }
     let app = app.layer(axum::middleware::from_fn(log_requests));
+    let metrics_listener = match args.metrics_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| Failure::usage(format!("cannot listen on {addr}: {e}")))?,
+        ),
+        None => None,
+    };
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -415,7 +437,22 @@ async fn run_server(args: ServeArgs) -> CliResult {
     }
     maintenance.spawn();
 
-    print_json(&serde_json::json!({ "listening": addr.to_string() }), false)?;
+    let mut announce = serde_json::Map::new();
+    announce.insert("listening".into(), addr.to_string().into());
+    if let Some(listener) = metrics_listener {
+        let metrics_addr = listener
+            .local_addr()
+            .map_err(|e| Failure::usage(e.to_string()))?;
+        announce.insert("metrics".into(), metrics_addr.to_string().into());
+        tracing::info!(event = "metrics_listening", addr = %metrics_addr);
+        tokio::spawn(gatepass::serve(
+            listener,
+            metrics.router(),
+            limits,
+            shutdown_signal(),
+        ));
+    }
+    print_json(&serde_json::Value::Object(announce), false)?;
     tracing::info!(event = "listening", %addr, store = %store_kind(&args.store), cookies = args.cookies,
         max_connections = limits.max_connections);
     if let Some(password) = demo_password {

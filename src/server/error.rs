@@ -28,6 +28,9 @@ pub(crate) enum ApiError {
     /// with `Retry-After`. Nothing was acknowledged; a refresh whose reply timed out may
     /// still have rotated on the server (docs/DEPLOYMENT.md: set a grace window).
     Unavailable,
+    /// The application's user directory could not answer (its database is down): 503
+    /// with `Retry-After`. Not a failed attempt.
+    DirectoryUnavailable,
     /// No active signing key is loaded: 503 with `Retry-After`; nothing was consumed, so a
     /// refresh token presented now stays usable.
     NoSigningKey,
@@ -86,6 +89,11 @@ impl ApiError {
                 "temporarily_unavailable",
                 Some("the session store is unavailable; retry later".to_owned()),
             ),
+            Self::DirectoryUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                Some("the user directory is unavailable; retry later".to_owned()),
+            ),
             Self::NoSigningKey => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
@@ -102,6 +110,34 @@ impl ApiError {
                 Some("no such session".to_owned()),
             ),
             Self::Server => (StatusCode::INTERNAL_SERVER_ERROR, "server_error", None),
+        }
+    }
+}
+
+impl ApiError {
+    /// The `outcome` label of the login and refresh counters: a closed set, one value per
+    /// way a request ends, `invalid_grant` split by its reason (reuse above all).
+    pub(crate) fn outcome(&self) -> &'static str {
+        match self {
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::InvalidGrant(why) => match why {
+                InvalidGrant::Token(_) => "invalid_grant_token",
+                InvalidGrant::UnknownSession => "invalid_grant_unknown_session",
+                InvalidGrant::Reused => "invalid_grant_reused",
+                InvalidGrant::IdleTimeout => "invalid_grant_idle_timeout",
+                InvalidGrant::AbsoluteTimeout => "invalid_grant_absolute_timeout",
+                InvalidGrant::GraceUnreadable => "invalid_grant_grace_unreadable",
+            },
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::ForbiddenOrigin => "forbidden_origin",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::TooManyRequests { .. } => "throttled",
+            Self::Unavailable | Self::DirectoryUnavailable => "unavailable",
+            Self::NoSigningKey => "no_signing_key",
+            Self::Busy => "busy",
+            Self::NotFound => "not_found",
+            Self::Server => "server_error",
         }
     }
 }
@@ -140,7 +176,7 @@ impl IntoResponse for ApiError {
         let mut response = no_store_json(status, body);
         let retry_after = match self {
             Self::TooManyRequests { retry_after } => Some(retry_after),
-            Self::Unavailable | Self::Busy => Some(1),
+            Self::Unavailable | Self::DirectoryUnavailable | Self::Busy => Some(1),
             // Key changes are picked up every couple of seconds.
             Self::NoSigningKey => Some(5),
             _ => None,

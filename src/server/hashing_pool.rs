@@ -7,11 +7,15 @@
 //! every time (their memory is reused), and a request that would wait behind more than a
 //! short queue is refused at once, so the server answers "busy" instead of falling over.
 
+use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::{oneshot, Semaphore};
+use zeroize::Zeroizing;
+
+use super::passwords::verify;
 
 /// How many threads check passwords, and how many checks may wait for one.
 ///
@@ -72,13 +76,112 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
-/// Why a check did not run to its end.
+/// Why a password check on the [`PasswordHashing`] threads did not run to its end.
+///
+/// ```
+/// use gatepass::HashingError;
+/// assert_eq!(HashingError::Busy.kind(), "busy");
+/// assert_eq!(HashingError::Busy.to_string(), "every password-hashing thread is busy and the queue is full");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum PoolError {
-    /// Every thread is busy and the queue is full: nothing was checked.
+#[non_exhaustive]
+pub enum HashingError {
+    /// Every thread is busy and the queue is full: nothing was checked. The auth server
+    /// answers 503 `temporarily_unavailable` with `Retry-After`, and does not count it as
+    /// a failed attempt.
     Busy,
     /// The check panicked, or no thread could be started.
     Failed,
+}
+
+impl HashingError {
+    /// A stable machine-readable kind: `busy` or `failed`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Busy => "busy",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for HashingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Busy => {
+                f.write_str("every password-hashing thread is busy and the queue is full")
+            }
+            Self::Failed => {
+                f.write_str("the password check failed (it panicked, or no thread could start)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for HashingError {}
+
+/// The auth server's password-hashing threads, lent to a
+/// [`UserDirectory`](crate::UserDirectory): at most one per core (see [`HashingLimits`]),
+/// reused between checks, with a short queue beyond which a check is refused at once
+/// ([`HashingError::Busy`]) instead of piling up gigabytes of argon2 memory.
+///
+/// A directory that keeps its own hashes (in its database) checks them here, never on an
+/// async worker: [`verify`](Self::verify) for argon2 PHC hashes, [`run`](Self::run) for
+/// anything else slow.
+///
+/// ```
+/// use gatepass::{HashingLimits, PasswordHashing};
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// let hashing = PasswordHashing::new(HashingLimits::new(1, 4));
+/// let phc = gatepass::hash_password("correct horse battery")?;
+/// assert!(hashing.verify("correct horse battery", &phc).await?);
+/// assert!(!hashing.verify("wrong horse battery", &phc).await?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct PasswordHashing {
+    pool: Arc<HashingPool>,
+}
+
+impl PasswordHashing {
+    /// Threads and a queue within `limits` (threads start at the first check).
+    pub fn new(limits: HashingLimits) -> Self {
+        Self {
+            pool: Arc::new(HashingPool::new(limits)),
+        }
+    }
+
+    /// The limits in force (threads clamped to the cores).
+    pub fn limits(&self) -> HashingLimits {
+        self.pool.limits
+    }
+
+    /// Run `check` on a hashing thread, or refuse at once with [`HashingError::Busy`] when
+    /// the threads and the queue are full. A check whose caller went away still runs to
+    /// its end and holds its place meanwhile: the bound is on work, not on waiters.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        check: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashingError> {
+        self.pool.run(check).await
+    }
+
+    /// Whether `password` matches the argon2 PHC string `hash` (argon2id, argon2i or
+    /// argon2d, with the parameters the hash names), checked on a hashing thread and
+    /// compared in constant time. A hash that cannot be parsed never matches. The copy of
+    /// the password sent to the thread is zeroized after the check.
+    pub async fn verify(&self, password: &str, hash: &str) -> Result<bool, HashingError> {
+        let password = Zeroizing::new(password.as_bytes().to_vec());
+        let hash = hash.to_owned();
+        self.run(move || verify(&password, &hash)).await
+    }
+}
+
+impl Default for PasswordHashing {
+    fn default() -> Self {
+        Self::new(HashingLimits::default())
+    }
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -86,7 +189,7 @@ type Job = Box<dyn FnOnce() + Send>;
 /// The threads are started on the first check, so a router that never serves a login
 /// costs none; they end when the pool is dropped.
 #[derive(Debug)]
-pub(crate) struct HashingPool {
+struct HashingPool {
     limits: HashingLimits,
     /// One permit per check running or waiting.
     admitted: Arc<Semaphore>,
@@ -94,7 +197,7 @@ pub(crate) struct HashingPool {
 }
 
 impl HashingPool {
-    pub(crate) fn new(limits: HashingLimits) -> Self {
+    fn new(limits: HashingLimits) -> Self {
         let limits = HashingLimits::new(limits.threads, limits.queue);
         Self {
             admitted: Arc::new(Semaphore::new(
@@ -114,19 +217,17 @@ impl HashingPool {
             .as_ref()
     }
 
-    /// Run `check` on a pool thread, or refuse at once with [`PoolError::Busy`] when the
-    /// threads and the queue are full. A check whose caller went away still runs to its
-    /// end and holds its place meanwhile: the pool's bound is on work, not on waiters.
-    pub(crate) async fn run<T: Send + 'static>(
+    /// See [`PasswordHashing::run`].
+    async fn run<T: Send + 'static>(
         &self,
         check: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, PoolError> {
+    ) -> Result<T, HashingError> {
         let permit = self
             .admitted
             .clone()
             .try_acquire_owned()
-            .map_err(|_| PoolError::Busy)?;
-        let jobs = self.jobs().ok_or(PoolError::Failed)?;
+            .map_err(|_| HashingError::Busy)?;
+        let jobs = self.jobs().ok_or(HashingError::Failed)?;
         let (done, outcome) = oneshot::channel();
         let job: Job = Box::new(move || {
             let result = catch_unwind(AssertUnwindSafe(check));
@@ -137,8 +238,8 @@ impl HashingPool {
                 let _ = done.send(value);
             }
         });
-        jobs.send(job).map_err(|_| PoolError::Failed)?;
-        outcome.await.map_err(|_| PoolError::Failed)
+        jobs.send(job).map_err(|_| HashingError::Failed)?;
+        outcome.await.map_err(|_| HashingError::Failed)
     }
 }
 
@@ -221,7 +322,7 @@ mod tests {
             while pool.admitted.available_permits() > 0 {
                 tokio::task::yield_now().await;
             }
-            assert_eq!(pool.run(|| 8).await, Err(PoolError::Busy));
+            assert_eq!(pool.run(|| 8).await, Err(HashingError::Busy));
             release.wait();
             assert!(running.await.unwrap().is_ok());
             assert_eq!(queued.await.unwrap(), Ok(7));
@@ -252,7 +353,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             rt.block_on(pool.run(|| -> u8 { panic!("a broken credentials check") })),
-            Err(PoolError::Failed)
+            Err(HashingError::Failed)
         );
         let after = rt
             .block_on(pool.run(|| std::thread::current().id()))

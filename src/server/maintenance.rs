@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use super::metrics::StoreOperation;
 use super::AuthServerHandle;
 use super::UsersFile;
 use crate::jwks::PublishedJwks;
@@ -12,7 +13,8 @@ use crate::keys::{Keyset, RotationPolicy};
 use crate::session::SessionManager;
 
 /// The background work of an auth server: follow the keyset file (after `gatepass keys
-/// rotate`, `revoke`, `retire` or `remove`) and prune expired state.
+/// rotate`, `revoke`, `retire` or `remove`) and prune expired state. Key reloads and prune
+/// failures are counted in the server's [`Metrics`](crate::Metrics).
 ///
 /// On every change of the keyset file the server starts trusting exactly the keys the
 /// file says verify (a revoked or removed key stops verifying at once, even when it was
@@ -45,6 +47,10 @@ pub struct Maintenance {
     handle: AuthServerHandle,
     keyset: Option<(PathBuf, RotationPolicy)>,
     users: Option<Arc<UsersFile>>,
+    /// The versions of the files as the server loaded them, taken when they are named
+    /// here: a change between then and the task's first poll is a change, not the baseline.
+    keyset_seen: Option<FileVersion>,
+    users_seen: Option<FileVersion>,
     reload_every: Duration,
     prune_every: Duration,
 }
@@ -106,6 +112,8 @@ impl Maintenance {
             handle,
             keyset: None,
             users: None,
+            keyset_seen: None,
+            users_seen: None,
             reload_every: Self::DEFAULT_RELOAD_INTERVAL,
             prune_every: Self::DEFAULT_PRUNE_INTERVAL,
         }
@@ -115,7 +123,9 @@ impl Maintenance {
     /// keys with `policy`'s JWKS lifetime.
     #[must_use]
     pub fn keyset_file(mut self, path: impl Into<PathBuf>, policy: RotationPolicy) -> Self {
-        self.keyset = Some((path.into(), policy));
+        let path = path.into();
+        self.keyset_seen = FileVersion::of(&path);
+        self.keyset = Some((path, policy));
         self
     }
 
@@ -124,6 +134,7 @@ impl Maintenance {
     /// with the users they started with). An invalid file keeps the previous users.
     #[must_use]
     pub fn users_file(mut self, users: Arc<UsersFile>) -> Self {
+        self.users_seen = users.path().and_then(FileVersion::of);
         self.users = Some(users);
         self
     }
@@ -153,12 +164,12 @@ impl Maintenance {
         let mut follower = self
             .keyset
             .as_ref()
-            .map(|(path, _)| (path.as_path(), FileVersion::of(path)));
+            .map(|(path, _)| (path.as_path(), self.keyset_seen));
         let mut users_seen = self
             .users
             .as_ref()
             .and_then(|users| users.path())
-            .map(FileVersion::of);
+            .map(|_| self.users_seen);
         let mut reload = tokio::time::interval(self.reload_every);
         let mut prune = tokio::time::interval(self.prune_every);
         reload.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -221,6 +232,18 @@ impl Maintenance {
     }
 
     fn reload_from(&self, path: &Path) -> KeyReload {
+        let reload = self.load_keyset(path);
+        let result = match reload {
+            KeyReload::Unchanged => return reload,
+            KeyReload::Reloaded { can_sign: true } => "success",
+            KeyReload::Reloaded { can_sign: false } => "no_signing_key",
+            KeyReload::Failed => "failed",
+        };
+        self.handle.metrics().key_reload(result);
+        reload
+    }
+
+    fn load_keyset(&self, path: &Path) -> KeyReload {
         let Some((_, policy)) = &self.keyset else {
             return KeyReload::Unchanged;
         };
@@ -251,7 +274,10 @@ impl Maintenance {
                 sessions = report.sessions_removed,
                 revocations = report.revocations_removed
             ),
-            Err(e) => tracing::warn!(target: "gatepass::store", event = "prune_failed", error = %e),
+            Err(e) => {
+                self.handle.metrics().store_error(StoreOperation::Prune);
+                tracing::warn!(target: "gatepass::store", event = "prune_failed", error = %e);
+            }
         }
     }
 }

@@ -1,9 +1,10 @@
 //! The auth server (feature `server`), built on the `http` adapter: an axum `Router`
 //! (docs/REFERENCE.md §2) for login, refresh, logout, logout-all, the session listing,
-//! RFC 7009 revocation and the JWKS over a [`SessionManager`]; the users file and password hashing on a bounded
-//! pool; login throttling by username and client address (behind trusted proxies); the
-//! maintenance task (key reload, pruning); and `serve` with the connection limits that keep
-//! one client from holding the server.
+//! RFC 7009 revocation and the JWKS over a [`SessionManager`]; the users file (or the application's own
+//! [`UserDirectory`]) and password hashing on a bounded pool; login throttling by username
+//! and client address (behind trusted proxies); the Prometheus metrics; the maintenance
+//! task (key reload, pruning); and `serve` with the connection limits that keep one client
+//! from holding the server.
 
 mod body;
 mod client_address;
@@ -11,6 +12,9 @@ mod cookie_mode;
 mod error;
 mod hashing_pool;
 mod maintenance;
+mod metered_auth;
+mod metrics;
+mod passwords;
 mod rate_limit;
 mod routes;
 mod serve;
@@ -25,17 +29,17 @@ use axum::Router;
 
 pub use client_address::{CidrError, IpCidr};
 pub use cookie_mode::CookieMode;
-pub use hashing_pool::HashingLimits;
+pub use hashing_pool::{HashingError, HashingLimits, PasswordHashing};
 pub use maintenance::{KeyReload, Maintenance};
+pub use metrics::Metrics;
 pub use rate_limit::{Limit, LoginLimiter, LoginLimits};
 pub use serve::{serve, ServeLimits};
-pub use users::{hash_password, UserDirectory, UsersError, UsersFile};
+pub use users::{hash_password, UserDirectory, UsersError, UsersFile, UsersFuture};
 
-use crate::http::AuthLayer;
 use crate::jwks::PublishedJwks;
 use crate::session::SessionManager;
 use crate::token::CustomClaims;
-use hashing_pool::HashingPool;
+use metered_auth::MeteredAuth;
 
 /// The JWKS as served: its body and `Cache-Control` value, ready to send.
 #[derive(Debug)]
@@ -61,7 +65,8 @@ pub(crate) struct Inner {
     pub(crate) sessions: Arc<SessionManager>,
     pub(crate) credentials: Arc<dyn UserDirectory>,
     pub(crate) limiter: LoginLimiter,
-    pub(crate) hashing: HashingPool,
+    pub(crate) hashing: PasswordHashing,
+    pub(crate) metrics: Metrics,
     pub(crate) trusted_proxies: Vec<IpCidr>,
     jwks: RwLock<Arc<JwksDocument>>,
     pub(crate) cookies: Option<CookieMode>,
@@ -153,6 +158,11 @@ impl fmt::Debug for AuthServerHandle {
 }
 
 impl AuthServerHandle {
+    /// The metrics the server counts into (key reloads are reported here).
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
     /// Serve this JWKS from now on.
     pub fn set_jwks(&self, published: &PublishedJwks) {
         let document = Arc::new(JwksDocument::new(published));
@@ -177,7 +187,8 @@ impl AuthServer {
                 sessions,
                 credentials,
                 limiter: LoginLimiter::new(LoginLimits::default(), clock),
-                hashing: HashingPool::new(HashingLimits::default()),
+                hashing: PasswordHashing::default(),
+                metrics: Metrics::new(),
                 trusted_proxies: Vec::new(),
                 jwks: RwLock::new(Arc::new(JwksDocument::new(&jwks))),
                 cookies: None,
@@ -207,7 +218,29 @@ impl AuthServer {
     /// ```
     #[must_use]
     pub fn password_hashing(mut self, limits: HashingLimits) -> Self {
-        self.inner.hashing = HashingPool::new(limits);
+        self.inner.hashing = PasswordHashing::new(limits);
+        self
+    }
+
+    /// Count into `metrics` (logins, refreshes and verifications by outcome, reuse
+    /// detections, revocations, key reloads, store errors, latencies), which the caller
+    /// keeps to expose: [`Metrics::router`] on a listener of its own, or on a route of its
+    /// app. Without it the server counts into metrics nobody reads.
+    ///
+    /// ```no_run
+    /// # use std::sync::Arc;
+    /// # use gatepass::*;
+    /// # fn build(sessions: Arc<SessionManager>, users: Arc<UsersFile>, jwks: PublishedJwks) {
+    /// let metrics = Metrics::new();
+    /// let (app, handle) = AuthServer::new(sessions, users, jwks)
+    ///     .metrics(metrics.clone())
+    ///     .into_server_router();
+    /// let app = app.merge(metrics.router()); // GET /metrics, next to the auth routes
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn metrics(mut self, metrics: Metrics) -> Self {
+        self.inner.metrics = metrics;
         self
     }
 
@@ -238,7 +271,10 @@ impl AuthServer {
         self
     }
 
-    /// Custom claims for every token of a subject's session, decided at login.
+    /// Custom claims for every token of a subject's session, decided at login: added to
+    /// what the [`UserDirectory`]'s [`claims`](UserDirectory::claims) gives, and winning
+    /// where both name a claim. (Claims looked up asynchronously, from a database, belong
+    /// in the directory's `claims`.)
     #[must_use]
     pub fn claims(
         mut self,
@@ -270,7 +306,7 @@ impl AuthServer {
     /// `gatepass serve` serves), and a handle to update the JWKS.
     pub fn into_server_router(self) -> (Router, AuthServerHandle) {
         let state = self.state();
-        let layer = AuthLayer::new(state.sessions.verifier());
+        let layer = MeteredAuth::new(state.sessions.verifier(), &state.metrics);
         let router = Self::routes(&state)
             .route("/api/me", get(routes::me).route_layer(layer))
             .route("/healthz", get(routes::healthz))
@@ -281,7 +317,7 @@ impl AuthServer {
     }
 
     fn routes(state: &AuthState) -> Router<AuthState> {
-        let protected = AuthLayer::new(state.sessions.verifier());
+        let protected = MeteredAuth::new(state.sessions.verifier(), &state.metrics);
         Router::new()
             .route("/auth/login", post(routes::login))
             .route("/auth/refresh", post(routes::refresh))

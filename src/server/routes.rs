@@ -1,6 +1,7 @@
 //! The handlers of docs/REFERENCE.md §2's routes.
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE, USER_AGENT};
@@ -11,12 +12,13 @@ use axum::Json;
 use super::body;
 use super::client_address::client_address;
 use super::error::{no_store_json, ApiError};
-use super::hashing_pool::PoolError;
+use super::metrics::{Revocation, StoreOperation};
+use super::users::UsersError;
 use super::AuthState;
 use crate::http::{clear_site_data, Authenticated};
 use crate::revocation::ClientInfo;
-use crate::session::SessionError;
 use crate::session::TokenPair;
+use crate::session::{InvalidGrant, SessionError};
 
 /// The token response (RFC 6749 §5.1), with the refresh token moved into the cookie in
 /// cookie mode.
@@ -68,13 +70,41 @@ fn client_info(state: &AuthState, parts: &axum::http::request::Parts) -> ClientI
     ClientInfo::new(user_agent.as_deref(), address)
 }
 
-/// `POST /auth/login` `{"username", "password"}`.
+/// Count a store failure met by `operation`: the session layer's `Store` error is the
+/// handlers' `Unavailable`.
+fn count_store_error<T>(
+    state: &AuthState,
+    result: &Result<T, ApiError>,
+    operation: StoreOperation,
+) {
+    if let Err(ApiError::Unavailable) = result {
+        state.metrics.store_error(operation);
+    }
+}
+
+/// The `outcome` label of a login or refresh answer.
+fn outcome(result: &Result<Response, ApiError>) -> &'static str {
+    match result {
+        Ok(_) => "success",
+        Err(e) => e.outcome(),
+    }
+}
+
+/// `POST /auth/login` `{"username", "password"}`, counted and timed.
 pub(crate) async fn login(
     State(state): State<AuthState>,
     request: Request,
 ) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let result = log_in(&state, request).await;
+    count_store_error(&state, &result, StoreOperation::Login);
+    state.metrics.login(outcome(&result), started.elapsed());
+    result
+}
+
+async fn log_in(state: &AuthState, request: Request) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    let ip = client_ip(&state, &parts);
+    let ip = client_ip(state, &parts);
     let object = body::json_object(&parts.headers, body, false)
         .await?
         .ok_or(ApiError::InvalidRequest("a JSON body is required"))?;
@@ -84,23 +114,22 @@ pub(crate) async fn login(
         .limiter
         .check(username, ip)
         .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
-    // Password hashing is slow on purpose: off the async workers, on the bounded pool.
-    let credentials = state.credentials.clone();
-    let (user, pass) = (
-        username.to_owned(),
-        zeroize::Zeroizing::new(password.to_owned()),
-    );
+    // The directory checks the hash on the bounded hashing threads it is lent, never on
+    // an async worker; a refusal for lack of capacity or of its database is not a failure
+    // of the client's.
     let checked = state
-        .hashing
-        .run(move || credentials.verify_password(&user, &pass))
+        .credentials
+        .verify_password(username, password, &state.hashing)
         .await;
     let subject = match checked {
-        Ok(Ok(subject)) => subject,
-        Err(PoolError::Busy) => {
-            state.limiter.cancelled(username, ip);
-            return Err(ApiError::Busy);
+        Ok(subject) => subject,
+        Err(e) => {
+            let refused = directory_error(e);
+            if matches!(refused, ApiError::Busy | ApiError::DirectoryUnavailable) {
+                state.limiter.cancelled(username, ip);
+            }
+            return Err(refused);
         }
-        Ok(Err(_)) | Err(PoolError::Failed) => return Err(ApiError::Server),
     };
     let Some(subject) = subject else {
         state.limiter.failed(username);
@@ -108,20 +137,51 @@ pub(crate) async fn login(
         return Err(ApiError::InvalidCredentials);
     };
     state.limiter.succeeded(username, ip);
-    // The user's own claims (the users file's `claims`), then the application's hook,
-    // which wins where both name a claim.
-    let mut claims = state.credentials.claims(&subject);
+    // The user's own claims (the directory's), then the application's hook, which wins
+    // where both name a claim.
+    let mut claims = state
+        .credentials
+        .claims(&subject)
+        .await
+        .map_err(directory_error)?;
     claims.extend((state.claims_for)(&subject));
-    let client = client_info(&state, &parts);
+    let client = client_info(state, &parts);
     let pair = state.sessions.login_with(&subject, claims, client).await?;
-    token_response(&state, &pair)
+    token_response(state, &pair)
 }
 
-/// `POST /auth/refresh` `{"refresh_token"}`, or the refresh cookie in cookie mode.
+/// What a directory's error answers.
+fn directory_error(err: UsersError) -> ApiError {
+    match err {
+        UsersError::Busy => ApiError::Busy,
+        UsersError::Unavailable(why) => {
+            tracing::warn!(target: "gatepass::users", event = "directory_unavailable", error = %why);
+            ApiError::DirectoryUnavailable
+        }
+        other => {
+            tracing::error!(target: "gatepass::users", event = "directory_failed", kind = other.kind(), error = %other);
+            ApiError::Server
+        }
+    }
+}
+
+/// `POST /auth/refresh` `{"refresh_token"}`, or the refresh cookie in cookie mode;
+/// counted and timed, a reuse also as a detection and a revocation.
 pub(crate) async fn refresh(
     State(state): State<AuthState>,
     request: Request,
 ) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let result = rotate(&state, request).await;
+    count_store_error(&state, &result, StoreOperation::Refresh);
+    if let Err(ApiError::InvalidGrant(InvalidGrant::Reused)) = &result {
+        state.metrics.reuse_detected();
+    }
+    state.metrics.refresh(outcome(&result), started.elapsed());
+    result
+}
+
+async fn rotate(state: &AuthState, request: Request) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
     let object = body::json_object(&parts.headers, body, state.cookies.is_some()).await?;
     let from_body = match &object {
@@ -150,9 +210,9 @@ pub(crate) async fn refresh(
         }
         (None, None) => return Err(ApiError::InvalidRequest("\"refresh_token\" is required")),
     };
-    let client = client_info(&state, &parts);
+    let client = client_info(state, &parts);
     let pair = state.sessions.refresh_with(&token, client).await?;
-    token_response(&state, &pair)
+    token_response(state, &pair)
 }
 
 fn logged_out(state: &AuthState) -> Response {
@@ -174,7 +234,14 @@ pub(crate) async fn logout(
     ignored: axum::body::Body,
 ) -> Result<Response, ApiError> {
     body::read(ignored).await?;
-    state.sessions.logout_claims(auth.claims()).await?;
+    let ended = state
+        .sessions
+        .logout_claims(auth.claims())
+        .await
+        .map_err(ApiError::from);
+    count_store_error(&state, &ended, StoreOperation::Logout);
+    ended?;
+    state.metrics.revoked(Revocation::Logout, 1);
     Ok(logged_out(&state))
 }
 
@@ -186,7 +253,17 @@ pub(crate) async fn logout_all(
     ignored: axum::body::Body,
 ) -> Result<Response, ApiError> {
     body::read(ignored).await?;
-    state.sessions.logout_all(&auth.claims().sub).await?;
+    let ended = state
+        .sessions
+        .logout_all(&auth.claims().sub)
+        .await
+        .map_err(ApiError::from);
+    count_store_error(&state, &ended, StoreOperation::LogoutAll);
+    let sessions = ended?;
+    state.metrics.revoked(
+        Revocation::LogoutAll,
+        u64::try_from(sessions).unwrap_or(u64::MAX),
+    );
     Ok(logged_out(&state))
 }
 
@@ -244,10 +321,16 @@ pub(crate) async fn revoke(
         .ok_or(ApiError::InvalidRequest(
             "the \"token\" parameter is required",
         ))?;
-    state
+    let revoked = state
         .sessions
         .revoke(token, find("token_type_hint"))
-        .await?;
+        .await
+        .map_err(ApiError::from);
+    count_store_error(&state, &revoked, StoreOperation::Revoke);
+    revoked?;
+    // Unknown and invalid tokens included: RFC 7009 answers them alike, so the server
+    // cannot tell (and does not say) whether anything was live.
+    state.metrics.revoked(Revocation::Revoke, 1);
     let mut response = StatusCode::OK.into_response();
     response
         .headers_mut()
@@ -292,6 +375,7 @@ pub(crate) async fn readyz(State(state): State<AuthState>) -> Response {
             serde_json::json!({ "status": "unready", "reason": "no_signing_key" }),
         ),
         Err(_) => {
+            state.metrics.store_error(StoreOperation::Readiness);
             // The store's own account (reconnecting, re-seeding after a loss of its data)
             // when it has one; never its error text, which may name addresses.
             let readiness = state.sessions.store().readiness();

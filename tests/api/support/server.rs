@@ -101,6 +101,7 @@ impl ServerBuilder {
         let mut server = RunningServer {
             child,
             addr: "127.0.0.1:1".parse().unwrap(),
+            announced: Value::Null,
             log,
             builder: self.clone(),
             _dir: owned_dir,
@@ -110,6 +111,7 @@ impl ServerBuilder {
         let announced: Value = serde_json::from_str(&line)
             .unwrap_or_else(|_| panic!("no address line from the server; log: {}", server.logs()));
         server.addr = announced["listening"].as_str().unwrap().parse().unwrap();
+        server.announced = announced;
         server
     }
 }
@@ -139,6 +141,9 @@ impl Fixture {
 pub struct RunningServer {
     child: Child,
     pub addr: SocketAddr,
+    /// The whole line the server announced itself with (`listening`, and `metrics` with
+    /// `--metrics-listen`).
+    pub announced: Value,
     pub log: PathBuf,
     builder: ServerBuilder,
     _dir: Option<tempfile::TempDir>,
