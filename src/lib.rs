@@ -36,6 +36,7 @@
 mod cache;
 mod clock;
 mod crypto;
+mod dpop;
 mod error;
 mod events;
 mod fs;
@@ -81,6 +82,15 @@ pub use token::{
     IssuedToken, Issuer, JwtClaims, Profile, RefreshClaims, RefreshTokenBuilder, TokenType,
     UntrustedToken, Verified, Verifier, VerifierBuilder, DEFAULT_ACCESS_TTL, DEFAULT_LEEWAY,
     MAX_LEEWAY, MAX_TOKEN_BYTES,
+};
+
+// DPoP (RFC 9449): proof verification, replay protection, token binding, and the
+// client's proof maker.
+pub use dpop::{
+    access_token_hash, check_replay, confirmation_claim, confirmation_jkt, single_proof, DpopClaim,
+    DpopError, DpopErrorCode, DpopKey, DpopProofBuilder, DpopVerifier, DpopVerifierBuilder,
+    MemoryReplayCache, NonceCheck, ReplayCache, ReplayCacheError, ReplayFuture, ReplayKey,
+    VerifiedProof, DEFAULT_DPOP_LEEWAY, DEFAULT_DPOP_WINDOW, MAX_JTI_BYTES,
 };
 
 // Revocation: the store trait, its memory and file implementations, and the view
