@@ -635,3 +635,23 @@ fn the_proof_maker_leaves_query_and_fragment_out_of_htu() {
     assert_eq!(shown.header["jwk"], Value::Object(key.public_jwk().clone()));
     assert!(verify(&proof).is_ok());
 }
+
+#[test]
+fn the_fuzz_seeds_keep_the_fuzz_properties_and_valid_ones_verify() {
+    use crate::internal::fuzzing::{dpop_proof, dpop_proof_seeds, DPOP_METHOD, DPOP_URI, NOW};
+    let seeds = dpop_proof_seeds();
+    assert!((10..=20).contains(&seeds.len()), "{} seeds", seeds.len());
+    for (name, seed) in &seeds {
+        dpop_proof(seed.as_bytes());
+        if name.starts_with("valid-") {
+            let token = name
+                .ends_with("-with-ath")
+                .then_some(crate::internal::fuzzing::DPOP_TOKEN);
+            let verdict = verifier().verify_at(seed, DPOP_METHOD, DPOP_URI, token, NOW);
+            assert!(verdict.is_ok(), "{name}: {verdict:?}");
+        }
+    }
+    for random in [&b""[..], b"\xff\xfe", b"a.b.c", b"GET\nhttps://x.example"] {
+        dpop_proof(random);
+    }
+}
