@@ -20,7 +20,6 @@ pub use error::{DpopClaim, DpopError, DpopErrorCode, ReplayCacheError};
 pub use proof::{DpopKey, DpopProofBuilder};
 pub use replay::{check_replay, MemoryReplayCache, ReplayCache, ReplayFuture, ReplayKey};
 /// For the `dpop_proof` fuzz target's normalisation properties.
-#[allow(unused_imports, reason = "used by internal::fuzzing only")]
 pub(crate) use uri::normalize as normalize_uri;
 pub use verify::{
     single_proof, DpopVerifier, DpopVerifierBuilder, NonceCheck, VerifiedProof,
