@@ -20,7 +20,7 @@ use std::sync::Arc;
 use axum::routing::get;
 use axum::Router;
 use gatepass::{
-    Algorithm, AuthLayer, AuthRouter, Authenticated, Clock as _, CustomClaims, GenerateOptions,
+    Algorithm, AuthLayer, AuthServer, Authenticated, Clock as _, CustomClaims, GenerateOptions,
     Keyset, Maintenance, MemoryStore, PublishedJwks, RotationPolicy, ServeLimits, SessionConfig,
     SessionManager, SystemClock, UsersFile,
 };
@@ -60,7 +60,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?);
 
     // Everyone logged in gets a role claim in every access token of the session.
-    let (auth, handle) = AuthRouter::new(
+    let (auth, handle) = AuthServer::new(
         sessions.clone(),
         users,
         PublishedJwks::new(&keyset, &RotationPolicy::default()),

@@ -4,11 +4,14 @@
 //! assert exact variants:
 //!
 //! * [`VerifyError`]: why a token was rejected. Its [`kind`](VerifyError::kind) is the
-//!   stable string of CONTRACT §3 (`malformed`, `bad_signature`, ...). A bad signature is one
+//!   stable string of docs/REFERENCE.md §1 (`malformed`, `bad_signature`, ...). A bad signature is one
 //!   opaque variant: the verifier never says *how* a signature failed.
 //! * [`KeyRejected`]: why a key was refused at import. Precise on purpose: an operator
 //!   fixing a key file needs to know whether the secret was short or the point off the curve.
-//! * [`KeysetError`]: why a keyset file could not be read, validated, changed or written.
+//!
+//! These sit at the bottom of the crate and import nothing above them. The errors of the
+//! layers above live with their owners: `KeysetError` in the keys module, `SessionError`
+//! and `InvalidGrant` in the session module, `StoreError` with the store trait.
 //!
 //! No variant carries a secret or a whole token; claim values appear only as claim *names*.
 
@@ -135,7 +138,7 @@ pub enum Revoked {
     Subject,
 }
 
-/// Why a token was rejected. [`kind`](Self::kind) is the stable CONTRACT §3 string.
+/// Why a token was rejected. [`kind`](Self::kind) is the stable string of docs/REFERENCE.md §1.
 ///
 /// Checks run in a fixed order and the first failure is reported: size, structure,
 /// algorithm, key, signature, then claims (type, registered-claim types and presence, time,
@@ -186,7 +189,7 @@ pub enum VerifyError {
 }
 
 impl VerifyError {
-    /// The stable machine-readable kind of CONTRACT §3.
+    /// The stable machine-readable kind of docs/REFERENCE.md §1.
     ///
     /// ```
     /// use gatepass::{Claim, VerifyError};
@@ -379,76 +382,6 @@ impl fmt::Display for KeyRejected {
 
 impl std::error::Error for KeyRejected {}
 
-/// Why a keyset could not be loaded, changed or saved.
-///
-/// ```
-/// use gatepass::{Keyset, KeysetError};
-/// let err = Keyset::from_json(br#"{"keys": 3}"#).unwrap_err();
-/// assert!(matches!(err, KeysetError::Format(_)));
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum KeysetError {
-    /// Reading, writing or locking the file failed.
-    Io {
-        /// What was being done (`"read"`, `"write"`, `"lock"`, ...).
-        action: &'static str,
-        /// The operating system's message.
-        message: String,
-    },
-    /// The file is not a JSON object `{"keys": [...]}` of well-formed entries.
-    Format(String),
-    /// An entry holds a key that is refused.
-    Key {
-        /// The entry's `kid` (or its position when it has none).
-        kid: String,
-        /// Why the key was refused.
-        reason: KeyRejected,
-    },
-    /// Two entries share a `kid`.
-    DuplicateKid(String),
-    /// More than one key of an algorithm family is active.
-    SeveralActive {
-        /// The family (`hmac`, `ecdsa`, `eddsa`).
-        family: &'static str,
-    },
-    /// No key with this `kid`.
-    NoSuchKey(String),
-    /// A state change that the key's current state does not allow.
-    Transition {
-        /// The key.
-        kid: String,
-        /// Why not.
-        reason: String,
-    },
-    /// No active key can sign (for the requested algorithm or kid).
-    NoSigningKey(String),
-    /// A rotation step or policy was refused: it would strand live tokens or sign with a
-    /// key that has not been published long enough, or the keyset lacks the dates to tell.
-    Rotation(crate::keys::RotationRefused),
-}
-
-impl fmt::Display for KeysetError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Io { action, message } => write!(f, "keyset {action} failed: {message}"),
-            Self::Format(why) => write!(f, "invalid keyset: {why}"),
-            Self::Key { kid, reason } => write!(f, "invalid keyset: key {kid:?}: {reason}"),
-            Self::DuplicateKid(kid) => write!(f, "invalid keyset: duplicate kid {kid:?}"),
-            Self::SeveralActive { family } => write!(
-                f,
-                "invalid keyset: more than one active key in the {family} family"
-            ),
-            Self::NoSuchKey(kid) => write!(f, "no key with kid {kid:?} in the keyset"),
-            Self::Transition { kid, reason } => write!(f, "key {kid:?}: {reason}"),
-            Self::NoSigningKey(what) => write!(f, "no active signing key {what}"),
-            Self::Rotation(why) => write!(f, "rotation refused: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for KeysetError {}
-
 /// Why a token could not be issued.
 ///
 /// ```
@@ -553,107 +486,3 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
-
-/// Why a refresh token (or a login's result) was refused: every variant is answered as
-/// OAuth's `invalid_grant` (CONTRACT §5), with this as the description.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum InvalidGrant {
-    /// The refresh token itself did not verify (bad signature, expired, wrong type...).
-    Token(VerifyError),
-    /// The store does not know the session: ended, wiped, or another deployment's.
-    UnknownSession,
-    /// The token had already been rotated: the session has now been ended.
-    Reused,
-    /// No refresh within the idle timeout.
-    IdleTimeout,
-    /// Past the session's absolute lifetime.
-    AbsoluteTimeout,
-    /// A retry within the grace window, whose kept answer can no longer be read: the key
-    /// that signed (and sealed) it has left the keyset. The client logs in again.
-    GraceUnreadable,
-}
-
-impl fmt::Display for InvalidGrant {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Token(err) => write!(f, "the refresh token is invalid: {err}"),
-            Self::UnknownSession => f.write_str("the session is unknown or has ended"),
-            Self::Reused => {
-                f.write_str("the refresh token was already used; the session has been revoked")
-            }
-            Self::IdleTimeout => f.write_str("the session timed out after inactivity"),
-            Self::AbsoluteTimeout => f.write_str("the session reached its maximum lifetime"),
-            Self::GraceUnreadable => f.write_str(
-                "the refresh token was already rotated and its answer is no longer available; \
-                 log in again",
-            ),
-        }
-    }
-}
-
-/// Why a session operation failed.
-///
-/// ```
-/// use gatepass::{InvalidGrant, SessionError};
-/// let err = SessionError::InvalidGrant(InvalidGrant::Reused);
-/// assert_eq!(err.kind(), "invalid_grant");
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SessionError {
-    /// The presented grant (refresh token) is not acceptable. HTTP 400 `invalid_grant`.
-    InvalidGrant(InvalidGrant),
-    /// The presented access token is not acceptable (logout with a bad token).
-    InvalidToken(VerifyError),
-    /// The store failed, or the revocation view is too stale to judge a token; nothing was
-    /// acknowledged (a refresh whose reply timed out may still have rotated on the server).
-    /// HTTP 503.
-    Store(crate::revocation::StoreError),
-    /// Signing the new tokens failed. HTTP 500.
-    Issue(IssueError),
-    /// The keyset has no active signing key (the last one was revoked, retired or
-    /// removed): nothing can be issued until one is activated. Verification and logout
-    /// keep working. HTTP 503 with `Retry-After`.
-    NoSigningKey,
-}
-
-impl SessionError {
-    /// A stable machine-readable kind: `invalid_grant`, `invalid_token`,
-    /// `store_unavailable`, `no_signing_key` or `server_error`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::InvalidGrant(_) => "invalid_grant",
-            Self::InvalidToken(_) => "invalid_token",
-            Self::Store(_) => "store_unavailable",
-            Self::Issue(_) => "server_error",
-            Self::NoSigningKey => "no_signing_key",
-        }
-    }
-}
-
-impl fmt::Display for SessionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::InvalidGrant(why) => write!(f, "{why}"),
-            Self::InvalidToken(why) => write!(f, "the access token is invalid: {why}"),
-            Self::Store(why) => write!(f, "{why}"),
-            Self::Issue(why) => write!(f, "{why}"),
-            Self::NoSigningKey => f.write_str("the keyset has no active signing key"),
-        }
-    }
-}
-
-impl std::error::Error for SessionError {}
-
-impl From<crate::revocation::StoreError> for SessionError {
-    fn from(err: crate::revocation::StoreError) -> Self {
-        Self::Store(err)
-    }
-}
-
-impl From<IssueError> for SessionError {
-    fn from(err: IssueError) -> Self {
-        Self::Issue(err)
-    }
-}

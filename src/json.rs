@@ -15,7 +15,7 @@ use serde_json::map::Entry;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-/// The deepest nesting accepted; the top-level object is level 1 (CONTRACT §3).
+/// The deepest nesting accepted; the top-level object is level 1 (docs/REFERENCE.md §1).
 pub(crate) const MAX_DEPTH: usize = 32;
 
 /// Whether `json` nests objects and arrays deeper than `max` levels.
@@ -220,7 +220,7 @@ impl<'de> Deserialize<'de> for MemberName<'de> {
 /// Check one JSON value (already known to be well-formed JSON) for everything
 /// [`StrictValue`] refuses *except* numbers: no duplicate member names at any level, and
 /// every string and member name a valid escape sequence. A number no double can hold
-/// (`1e400`) is not a structural error: CONTRACT §3 calls such a claim invalid (wrong
+/// (`1e400`) is not a structural error: docs/REFERENCE.md §1 calls such a claim invalid (wrong
 /// range), which is decided after the signature, not `malformed`.
 ///
 /// Each level re-reads its own text, so the cost is O(depth × length); depth is bounded

@@ -28,10 +28,27 @@
 //! ```
 //!
 //! The modules are private; everything public is re-exported here.
+//!
+//! # Features
+//!
+//! | feature | default | gives | pulls in |
+//! |---|---|---|---|
+//! | *(none)* | — | the token core: keys and keysets, key rotation, issuing, verification with profiles, typed claims, the JWKS document, revocation lists, the memory and file session stores, [`SessionManager`] | ring, serde, serde_json, jsonwebtoken's types (no crypto backend), time, uuid, tracing |
+//! | `axum` | yes | `AuthLayer` and `Authenticated` for axum/tower APIs, RFC 6750 rejections, `SecureCookie` | axum (no default features), tower |
+//! | `jwks-client` | yes | `JwksClient`: a remote JWK Set, cached, refetched in a single flight on an unknown `kid` | tokio (current-thread parts), hyper's HTTP/1 client, rustls on ring, webpki-roots |
+//! | `server` | no | the auth server as an axum `Router` (`AuthServer`), argon2id passwords, login throttling, `Maintenance`, `serve` with connection limits | argon2, hyper's server, hyper-util |
+//! | `redis` | no | `RedisStore`: the session store shared by several nodes | redis-rs, rustls |
+//! | `postgres` | no | `PostgresStore`: the same on PostgreSQL | tokio-postgres, deadpool-postgres, rustls |
+//!
+//! The defaults suit an API that verifies an identity provider's tokens; `default-features
+//! = false` leaves the token core alone, with no async runtime. The `gatepass` command line
+//! and `gatepass serve` are a separate package of this repository (`cli/`), so no library
+//! user compiles clap or a multi-threaded runtime. A `fuzzing` feature exists for the
+//! project's fuzz targets and tests only; it is not part of the API.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cache;
 mod clock;
@@ -46,6 +63,8 @@ mod json;
 mod jwks;
 mod keys;
 mod revocation;
+#[cfg(feature = "server")]
+mod server;
 mod session;
 mod token;
 
@@ -54,9 +73,10 @@ pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 
 // Errors, one enum per boundary, each with a stable `kind()` or precise reason.
 pub use error::{
-    Claim, ConfigError, InvalidGrant, IssueError, KeyRejected, KeysetError, Malformed, Revoked,
-    SessionError, TooLarge, VerifyError,
+    Claim, ConfigError, IssueError, KeyRejected, Malformed, Revoked, TooLarge, VerifyError,
 };
+pub use keys::KeysetError;
+pub use session::{InvalidGrant, SessionError};
 
 // Keys: algorithms, key types, the keyset file and where verifiers find keys.
 pub use keys::{
@@ -111,7 +131,7 @@ pub use revocation::{RedisOptions, RedisStore};
 pub use revocation::{PostgresOptions, PostgresStore};
 
 // Sessions: login, rotation, reuse detection, timeouts, logout.
-pub use session::{SessionConfig, SessionManager, SessionSetupError, TokenPair};
+pub use session::{SessionConfig, SessionManager, SessionSetupError, TokenPair, REVOCATION_MARGIN};
 
 // HTTP (feature `axum`): the bearer layer and extractor for axum/tower APIs, RFC 6750
 // rejections, and token cookies.
@@ -124,15 +144,18 @@ pub use http::{
 
 // The auth server's building blocks (feature `server`).
 #[cfg(feature = "server")]
-pub use http::{
-    hash_password, AuthHandle, AuthRouter, CidrError, CookieMode, Credentials, HashingLimits,
-    IpCidr, KeyReload, Limit, LoginLimiter, LoginLimits, Maintenance, UsersError, UsersFile,
+pub use server::{
+    hash_password, AuthServer, AuthServerHandle, CidrError, CookieMode, HashingLimits, IpCidr,
+    KeyReload, Limit, LoginLimiter, LoginLimits, Maintenance, UserDirectory, UsersError, UsersFile,
 };
 // Serving a router with header and request deadlines, a connection cap and graceful
 // shutdown (feature `server`).
 #[cfg(feature = "server")]
-pub use http::{serve, ServeLimits};
+pub use server::{serve, ServeLimits};
 
+// Fuzz hooks and conformance helpers: only with the `fuzzing` feature (the fuzz crate
+// and this package's own tests), never part of the API.
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod internal;
 

@@ -36,44 +36,44 @@ mod jwks;
 mod keys;
 #[path = "api/log_capture.rs"]
 mod log_capture;
-#[cfg(feature = "cli")]
+#[cfg(feature = "server")]
 #[path = "api/packaging.rs"]
 mod packaging;
 #[cfg(feature = "postgres")]
 #[path = "api/postgres_store.rs"]
 mod postgres_store;
-#[cfg(feature = "redis")]
 #[path = "api/profiles.rs"]
 mod profiles;
+#[cfg(feature = "redis")]
 #[path = "api/redis_store.rs"]
 mod redis_store;
 #[path = "api/rotation.rs"]
 mod rotation;
-#[cfg(feature = "cli")]
+#[cfg(feature = "server")]
 #[path = "api/server.rs"]
 mod server;
-#[cfg(all(feature = "cli", feature = "redis"))]
+#[cfg(all(feature = "server", feature = "redis"))]
 #[path = "api/server_config.rs"]
 mod server_config;
-#[cfg(feature = "cli")]
+#[cfg(feature = "server")]
 #[path = "api/server_grace.rs"]
 mod server_grace;
-#[cfg(feature = "cli")]
+#[cfg(feature = "server")]
 #[path = "api/server_keys.rs"]
 mod server_keys;
-#[cfg(feature = "cli")]
+#[cfg(feature = "server")]
 #[path = "api/server_limits.rs"]
 mod server_limits;
-#[cfg(feature = "cli")]
+#[cfg(feature = "server")]
 #[path = "api/server_login.rs"]
 mod server_login;
-#[cfg(all(feature = "cli", feature = "postgres"))]
+#[cfg(all(feature = "server", feature = "postgres"))]
 #[path = "api/server_postgres.rs"]
 mod server_postgres;
-#[cfg(all(feature = "cli", feature = "redis"))]
+#[cfg(all(feature = "server", feature = "redis"))]
 #[path = "api/server_redis.rs"]
 mod server_redis;
-#[cfg(feature = "cli")]
+#[cfg(feature = "server")]
 #[path = "api/server_support.rs"]
 mod server_support;
 #[path = "api/sessions.rs"]
@@ -82,7 +82,7 @@ mod sessions;
 mod store_conformance;
 #[path = "api/store_measurements.rs"]
 mod store_measurements;
-#[cfg(feature = "cli")]
+#[cfg(feature = "server")]
 #[path = "api/store_throughput.rs"]
 mod store_throughput;
 #[allow(dead_code)]

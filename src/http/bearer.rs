@@ -328,7 +328,7 @@ mod tests {
 
     #[test]
     fn a_long_token_is_parsed_without_a_limit_here() {
-        // The verifier owns the size limit (CONTRACT: 8192 bytes); the parser only checks syntax.
+        // The verifier owns the size limit (8192 bytes, docs/REFERENCE.md §1); the parser only checks syntax.
         let long = "a".repeat(100_000);
         assert_eq!(parse(&format!("Bearer {long}")), Token(&long));
     }

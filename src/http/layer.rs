@@ -4,14 +4,11 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use axum::http::{Extensions, HeaderMap};
-use axum::response::{IntoResponse, Response};
-use serde::de::DeserializeOwned;
 use tower::Layer;
 
 use super::cookies::SecureCookie;
-use super::credentials::find_token;
-use super::rejection::AuthRejection;
+use super::on_rejection::{DefaultOnRejection, OnRejection};
+use super::request::{Config, TokenSource};
 use super::scope;
 use super::service::AuthService;
 use crate::token::{CustomClaims, Verifier};
@@ -22,7 +19,7 @@ use crate::token::{CustomClaims, Verifier};
 /// any tower service) finds them.
 ///
 /// A request that is not authenticated never reaches the inner service: the layer answers
-/// it with the [`AuthRejection`]'s RFC 6750 response (401 with a `Bearer` challenge, 400
+/// it with the [`AuthRejection`](crate::AuthRejection)'s RFC 6750 response (401 with a `Bearer` challenge, 400
 /// `invalid_request`, 403 `insufficient_scope`), or with yours
 /// ([`on_rejection`](Self::on_rejection)).
 ///
@@ -62,26 +59,6 @@ use crate::token::{CustomClaims, Verifier};
 /// ```
 pub struct AuthLayer<C = CustomClaims, F = DefaultOnRejection> {
     config: Config<C, F>,
-}
-
-/// What every [`AuthService`] made by one layer shares.
-pub(crate) struct Config<C, F> {
-    source: Arc<TokenSource>,
-    optional: bool,
-    /// Required scopes, space-separated: read from the token's `scope`/`scp` claims
-    /// whatever the claims type `C` is.
-    scope: Option<Box<str>>,
-    pub(crate) on_rejection: F,
-    claims: PhantomData<fn() -> C>,
-}
-
-/// Where a layer finds and verifies tokens; put in the extensions of every request it
-/// authenticated, so that an extractor asking for another claims type than the layer's
-/// verifies the same token again with the same verifier, rather than fail.
-#[derive(Clone, Debug)]
-pub(crate) struct TokenSource {
-    pub(crate) verifier: Arc<Verifier>,
-    pub(crate) cookie: Option<SecureCookie>,
 }
 
 impl AuthLayer {
@@ -162,9 +139,9 @@ impl<C, F> AuthLayer<C, F> {
 
     /// Answer rejections with your own response instead of the default RFC 6750 one.
     ///
-    /// The function gets the typed [`AuthRejection`] (its
-    /// [`www_authenticate`](AuthRejection::www_authenticate) is there to reuse) and returns
-    /// anything that is [`IntoResponse`].
+    /// The function gets the typed [`AuthRejection`](crate::AuthRejection) (its
+    /// [`www_authenticate`](crate::AuthRejection::www_authenticate) is there to reuse) and returns
+    /// anything that is [`IntoResponse`](axum::response::IntoResponse).
     ///
     /// ```
     /// # use gatepass::*;
@@ -246,106 +223,11 @@ impl<C, F> AuthLayer<C, F> {
     }
 }
 
-impl<C, F> Config<C, F> {
-    /// Authenticate one request: `Ok` lets it through (with the claims in `extensions`
-    /// when it had credentials), `Err` is the answer.
-    pub(crate) fn authenticate(
-        &self,
-        headers: &HeaderMap,
-        extensions: &mut Extensions,
-    ) -> Result<(), AuthRejection>
-    where
-        C: DeserializeOwned + Clone + Send + Sync + 'static,
-    {
-        let Some(token) = find_token(headers, self.source.cookie.as_ref())? else {
-            return if self.optional {
-                Ok(())
-            } else {
-                Err(AuthRejection::MissingCredentials)
-            };
-        };
-        let verified = self.source.verifier.verify_access_typed::<C>(token)?;
-        if let Some(required) = &self.scope {
-            if !scope::scope_tokens(required).all(|scope| verified.has_scope(scope)) {
-                return Err(AuthRejection::InsufficientScope {
-                    required: required.to_string(),
-                });
-            }
-        }
-        extensions.insert(verified);
-        extensions.insert(Arc::clone(&self.source));
-        Ok(())
-    }
-}
-
 impl<S, C, F: Clone> Layer<S> for AuthLayer<C, F> {
     type Service = AuthService<S, C, F>;
 
     fn layer(&self, inner: S) -> Self::Service {
         AuthService::new(inner, Arc::new(self.config.clone()))
-    }
-}
-
-/// What to answer when a request is refused: the [`AuthLayer`]'s rejection handler.
-///
-/// Implemented for every `Fn(AuthRejection) -> impl IntoResponse` (set one with
-/// [`AuthLayer::on_rejection`]) and by [`DefaultOnRejection`]; implement it yourself for a
-/// handler with configuration.
-///
-/// ```
-/// use axum::http::header::WWW_AUTHENTICATE;
-/// use axum::response::{IntoResponse, Response};
-/// use gatepass::{AuthLayer, AuthRejection, OnRejection, VerificationKeys, Verifier};
-///
-/// /// RFC 9457 problem details, keeping the RFC 6750 challenge.
-/// #[derive(Clone)]
-/// struct Problem { docs: &'static str }
-///
-/// impl OnRejection for Problem {
-///     fn on_rejection(&self, rejection: AuthRejection) -> Response {
-///         let body = format!(r#"{{"type":"{}","title":"{}"}}"#, self.docs, rejection.kind());
-///         let mut response = (rejection.status(), [("content-type", "application/problem+json")], body)
-///             .into_response();
-///         if let Some(challenge) = rejection.www_authenticate() {
-///             response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
-///         }
-///         response
-///     }
-/// }
-///
-/// # let verifier = Verifier::builder(VerificationKeys::default(), "i", "a").build()?;
-/// let layer = AuthLayer::new(verifier).on_rejection(Problem { docs: "https://example.com/auth" });
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub trait OnRejection {
-    /// Turn the rejection into the response.
-    fn on_rejection(&self, rejection: AuthRejection) -> Response;
-}
-
-impl<F, R> OnRejection for F
-where
-    F: Fn(AuthRejection) -> R,
-    R: IntoResponse,
-{
-    fn on_rejection(&self, rejection: AuthRejection) -> Response {
-        self(rejection).into_response()
-    }
-}
-
-/// The default rejection handler: the [`AuthRejection`]'s own RFC 6750 response.
-///
-/// ```
-/// use gatepass::{AuthRejection, DefaultOnRejection, OnRejection};
-/// let response = DefaultOnRejection::default().on_rejection(AuthRejection::MissingCredentials);
-/// assert_eq!(response.status(), 401);
-/// ```
-#[derive(Clone, Copy, Debug, Default)]
-#[non_exhaustive]
-pub struct DefaultOnRejection;
-
-impl OnRejection for DefaultOnRejection {
-    fn on_rejection(&self, rejection: AuthRejection) -> Response {
-        rejection.into_response()
     }
 }
 
@@ -357,35 +239,8 @@ impl<C, F: Clone> Clone for AuthLayer<C, F> {
     }
 }
 
-impl<C, F: Clone> Clone for Config<C, F> {
-    fn clone(&self) -> Self {
-        Self {
-            source: Arc::clone(&self.source),
-            optional: self.optional,
-            scope: self.scope.clone(),
-            on_rejection: self.on_rejection.clone(),
-            claims: PhantomData,
-        }
-    }
-}
-
 impl<C, F> fmt::Debug for AuthLayer<C, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.config, f)
-    }
-}
-
-impl<C, F> fmt::Debug for Config<C, F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthLayer")
-            .field("verifier", &self.source.verifier)
-            .field("optional", &self.optional)
-            .field(
-                "cookie",
-                &self.source.cookie.as_ref().map(SecureCookie::name),
-            )
-            .field("scope", &self.scope)
-            .field("claims", &std::any::type_name::<C>())
-            .finish_non_exhaustive()
     }
 }

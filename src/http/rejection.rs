@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use super::bearer::MalformedCredentials;
 use crate::error::VerifyError;
 
-/// The `realm` of every `Bearer` challenge gatepass writes (CONTRACT §5).
+/// The `realm` of every `Bearer` challenge gatepass writes (docs/REFERENCE.md §2).
 ///
 /// ```
 /// assert_eq!(gatepass::REALM, "gatepass");

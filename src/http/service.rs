@@ -10,7 +10,8 @@ use serde::de::DeserializeOwned;
 use tower::Service;
 
 use super::future::AuthResponseFuture;
-use super::layer::{Config, OnRejection};
+use super::on_rejection::OnRejection;
+use super::request::Config;
 
 /// Authenticates each request, then calls the inner service or answers the rejection.
 /// Made by [`AuthLayer`](crate::AuthLayer); see there.
@@ -80,7 +81,7 @@ where
         let (mut parts, body) = request.into_parts();
         match self
             .config
-            .authenticate(&parts.headers, &mut parts.extensions)
+            .verify_request(&parts.headers, &mut parts.extensions)
         {
             Ok(()) => AuthResponseFuture::inner(self.inner.call(Request::from_parts(parts, body))),
             Err(rejection) => {

@@ -26,9 +26,7 @@ mod jwks;
 mod keys;
 mod model;
 mod profiles;
-#[cfg(feature = "arbitrary")]
 mod roundtrip;
-#[cfg(feature = "arbitrary")]
 mod sessions;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -38,7 +36,8 @@ use serde_json::Value;
 
 pub use dpop::{dpop_keys, dpop_proof, dpop_proof_seeds, DPOP_METHOD, DPOP_TOKEN, DPOP_URI};
 pub use fixture::{
-    fixture, Fixture, AUDIENCE, ISSUED_AT, ISSUER, LEEWAY, NOW, RSA_ALGORITHMS, RSA_E, RSA_N,
+    fixture, Fixture, AUDIENCE, ISSUED_AT, ISSUER, LEEWAY, NOW, RSA_ALGORITHMS, RSA_D, RSA_DP,
+    RSA_DQ, RSA_E, RSA_N, RSA_P, RSA_Q, RSA_QI,
 };
 #[cfg(feature = "axum")]
 pub use http::{bearer_header, cookie_header};
@@ -46,9 +45,7 @@ pub use journal::revocation_journal;
 #[cfg(feature = "jwks-client")]
 pub use jwks::jwks_cache_control;
 pub use keys::{jwk_import, keyset_json, pem_import};
-#[cfg(feature = "arbitrary")]
 pub use roundtrip::roundtrip;
-#[cfg(feature = "arbitrary")]
 pub use sessions::refresh_rotation;
 
 use crate::{
@@ -91,7 +88,7 @@ fn signing_parts(token: &str) -> Option<(&[u8], Vec<u8>)> {
 /// Target `verify_token`: arbitrary bytes through the full verifier, as an access and as
 /// a refresh token.
 ///
-/// Asserts: no panic; every error is a CONTRACT §3 kind; the length cap is exactly 8192
+/// Asserts: no panic; every error is a docs/REFERENCE.md §1 kind; the length cap is exactly 8192
 /// bytes; structural errors are the ones `insecure_inspect` reports; the algorithm, key and
 /// signature stages agree with [`model`](self) and an independent signature oracle (so a
 /// token verifies only if one of the fixture keys really signed exactly these bytes: random
@@ -152,7 +149,7 @@ fn check_verdict(
 ) {
     if let Err(e) = result {
         assert!(
-            model::CONTRACT_KINDS.contains(&e.kind()) && e.kind() != "revoked",
+            model::ERROR_KINDS.contains(&e.kind()) && e.kind() != "revoked",
             "{kind} verification returned {e:?}, not a contract kind"
         );
     }
@@ -241,7 +238,7 @@ fn check_verdict(
 
 /// Whether the only thing `insecure_inspect` cannot show in these claims is a number
 /// beyond any double (`"exp": 1e400`, `"x": [1e400]`): verification reads such a claim as
-/// `invalid_claim` (CONTRACT §3), while the untyped inspection has no value to show.
+/// `invalid_claim` (docs/REFERENCE.md §1), while the untyped inspection has no value to show.
 /// Decided without the library's JSON code: every number literal outside strings that
 /// overflows an `f64` is replaced by `0`, and the result must then inspect cleanly.
 fn only_huge_numbers(token: &str) -> bool {

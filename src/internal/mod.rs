@@ -16,7 +16,7 @@ pub fn verify_signature_only(key: &crate::VerifyingKey, compact: &str) -> bool {
     key.verify_signature(signing_input.as_bytes(), &signature)
 }
 
-/// Run a verifier's size, structure, algorithm, key and signature checks (CONTRACT §3, in
+/// Run a verifier's size, structure, algorithm, key and signature checks (docs/REFERENCE.md §1, in
 /// its order) on a compact JWS whose payload need not be a JWT, and return the header and
 /// payload: for conformance vectors (RFC 7520, Wycheproof) whose payloads are plain text.
 /// No claim, type or time is checked, so this must never decide whether to trust a token.

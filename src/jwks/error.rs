@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use crate::error::KeysetError;
+use crate::keys::KeysetError;
 
 /// Why a [`JwksClient`](crate::JwksClient) could not be built.
 ///

@@ -19,7 +19,7 @@ pub use error::{FetchError, JwksClientError};
 pub use publish::PublishedJwks;
 
 // For the `jwks_cache_control` fuzz target.
-#[cfg(feature = "jwks-client")]
+#[cfg(all(feature = "jwks-client", feature = "fuzzing"))]
 pub(crate) use client::lifetime;
-#[cfg(feature = "jwks-client")]
+#[cfg(all(feature = "jwks-client", feature = "fuzzing"))]
 pub(crate) use fetch::cache_lifetime;

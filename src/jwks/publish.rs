@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use jsonwebtoken::jwk::JwkSet;
 
-use crate::error::KeysetError;
+use crate::keys::KeysetError;
 use crate::keys::{Keyset, RotationPolicy, RotationRefused};
 
 /// A JWK Set ready to serve at `/.well-known/jwks.json`, with its caching lifetime.

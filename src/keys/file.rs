@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use super::keyset::Keyset;
-use crate::error::KeysetError;
+use super::KeysetError;
 use crate::fs::{read_bounded, write_atomic, FileLock};
 
 /// Keyset files are small; anything larger is refused before it is read into memory.

@@ -10,9 +10,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use super::keyset::KeyState;
+use super::state::KeyState;
+use super::KeysetError;
 use crate::crypto::{digest, Algorithm, Curve, KeyMaterial, VerifyPrimitive};
 use crate::error::KeyRejected;
+use crate::json;
 
 /// The members of one JWK as found in a keyset file or a JWK Set, unvalidated.
 ///
@@ -355,6 +357,27 @@ pub(crate) fn members_from_value(value: Value) -> Result<JwkMembers, String> {
         return Err("a JWK must be a JSON object".into());
     }
     serde_json::from_value(value).map_err(|e| e.to_string())
+}
+
+/// Parse `{"keys": [...]}` strictly (no duplicate members, bounded depth) and return the
+/// entries. Shared by keyset files and JWK Sets.
+pub(crate) fn parse_key_array(bytes: &[u8]) -> Result<Vec<Value>, KeysetError> {
+    split_key_array(bytes).map(|(keys, _)| keys)
+}
+
+pub(crate) fn split_key_array(
+    bytes: &[u8],
+) -> Result<(Vec<Value>, serde_json::Map<String, Value>), KeysetError> {
+    if json::nests_deeper_than(bytes, json::MAX_DEPTH) {
+        return Err(KeysetError::Format("JSON nests too deeply".into()));
+    }
+    let mut top = json::parse_object(bytes)
+        .map_err(|e| KeysetError::Format(format!("not a JSON object: {e}")))?;
+    match top.remove("keys") {
+        Some(Value::Array(keys)) => Ok((keys, top)),
+        Some(_) => Err(KeysetError::Format("\"keys\" must be an array".into())),
+        None => Err(KeysetError::Format("no \"keys\" member".into())),
+    }
 }
 
 #[cfg(test)]

@@ -211,7 +211,7 @@ pub struct VerifyingKey {
 }
 
 impl VerifyingKey {
-    /// A verification key from a JWK, applying every import rule of CONTRACT §2: weak or
+    /// A verification key from a JWK, applying every import rule of docs/REFERENCE.md §5: weak or
     /// malformed keys, and keys whose `use`/`key_ops` forbid verification, are refused.
     /// A JWK without `alg` is bound to the one algorithm its type implies (RSA: RS256);
     /// an HMAC (`oct`) JWK must name its `alg`.

@@ -1,80 +1,17 @@
-//! The keyset: every key an issuer holds, with its rotation state (CONTRACT §2).
+//! The keyset: every key an issuer holds, with its rotation state (docs/REFERENCE.md §4).
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::jwk::{self, JwkMembers};
+use super::jwk::{self, split_key_array, JwkMembers};
 use super::key::SigningKey;
 use super::source::VerificationKeys;
+use super::state::KeyState;
+use super::KeysetError;
 use crate::clock::UnixTime;
 use crate::crypto::{Algorithm, AlgorithmFamily};
-use crate::error::KeysetError;
-use crate::json;
-
-/// Where a key is in its life (CONTRACT §2).
-///
-/// ```text
-/// pending ──activate──▶ active ──(next key activated / retire)──▶ retiring ──remove──▶ (gone)
-///    └──────────────────────────── revoke (from any state) ──────────────▶ revoked
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum KeyState {
-    /// Published in the JWKS so caches learn it, but not signing yet.
-    Pending,
-    /// Signs new tokens and verifies.
-    Active,
-    /// Verifies tokens it signed earlier; signs nothing new.
-    Retiring,
-    /// Neither signs nor verifies, and is not published: a compromised key.
-    Revoked,
-}
-
-impl KeyState {
-    /// The lowercase name used in the keyset file.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Active => "active",
-            Self::Retiring => "retiring",
-            Self::Revoked => "revoked",
-        }
-    }
-
-    /// Whether a key in this state verifies tokens.
-    pub fn verifies(self) -> bool {
-        matches!(self, Self::Active | Self::Retiring)
-    }
-
-    /// Whether a key in this state appears in the public JWK Set.
-    pub fn is_published(self) -> bool {
-        matches!(self, Self::Pending | Self::Active | Self::Retiring)
-    }
-}
-
-impl fmt::Display for KeyState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for KeyState {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "pending" => Ok(Self::Pending),
-            "active" => Ok(Self::Active),
-            "retiring" => Ok(Self::Retiring),
-            "revoked" => Ok(Self::Revoked),
-            _ => Err(format!("unknown key state {s:?}")),
-        }
-    }
-}
 
 /// One key of a [`Keyset`] with its state and dates.
 #[derive(Clone, Debug)]
@@ -197,32 +134,13 @@ pub struct Keyset {
     extra: Map<String, Value>,
 }
 
-/// Parse `{"keys": [...]}` strictly (no duplicate members, bounded depth) and return the
-/// entries. Shared by keyset files and JWK Sets.
-pub(crate) fn parse_key_array(bytes: &[u8]) -> Result<Vec<Value>, KeysetError> {
-    split_key_array(bytes).map(|(keys, _)| keys)
-}
-
-fn split_key_array(bytes: &[u8]) -> Result<(Vec<Value>, Map<String, Value>), KeysetError> {
-    if json::nests_deeper_than(bytes, json::MAX_DEPTH) {
-        return Err(KeysetError::Format("JSON nests too deeply".into()));
-    }
-    let mut top = json::parse_object(bytes)
-        .map_err(|e| KeysetError::Format(format!("not a JSON object: {e}")))?;
-    match top.remove("keys") {
-        Some(Value::Array(keys)) => Ok((keys, top)),
-        Some(_) => Err(KeysetError::Format("\"keys\" must be an array".into())),
-        None => Err(KeysetError::Format("no \"keys\" member".into())),
-    }
-}
-
 impl Keyset {
     /// An empty keyset.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Parse and validate a keyset document (CONTRACT §2). A refused key, a duplicate
+    /// Parse and validate a keyset document (docs/REFERENCE.md §4). A refused key, a duplicate
     /// `kid`, or two active keys in one family make the whole keyset invalid.
     pub fn from_json(bytes: &[u8]) -> Result<Self, KeysetError> {
         let (raw_entries, extra) = split_key_array(bytes)?;

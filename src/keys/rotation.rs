@@ -19,10 +19,11 @@ use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 
-use super::keyset::{GenerateOptions, KeyEntry, KeyState, Keyset};
+use super::keyset::{GenerateOptions, KeyEntry, Keyset};
+use super::state::KeyState;
+use super::KeysetError;
 use crate::clock::UnixTime;
 use crate::crypto::{Algorithm, AlgorithmFamily};
-use crate::error::KeysetError;
 
 /// Time values stay below 2^53 so they survive a trip through JSON numbers.
 const MAX_SECS: u64 = (1 << 53) - 1;

@@ -102,7 +102,7 @@ impl VerificationKeys {
     }
 
     fn parse_public_jwks(json: &[u8]) -> Result<(Self, Vec<SkippedKey>), crate::KeysetError> {
-        let entries = super::keyset::parse_key_array(json)?;
+        let entries = jwk::parse_key_array(json)?;
         let parsed: Vec<(usize, Option<String>, Result<VerifyingKey, KeyRejected>)> = entries
             .into_iter()
             .enumerate()

@@ -69,6 +69,7 @@ pub(crate) fn encode(record: &Record) -> Vec<u8> {
 }
 
 /// The result of reading a journal.
+#[cfg(any(test, feature = "fuzzing"))]
 #[derive(Debug, Default)]
 pub(crate) struct Replay {
     pub(crate) records: Vec<Record>,
@@ -243,6 +244,7 @@ impl<R: BufRead> Reader<R> {
 
 /// Replay a journal's bytes (all of them in memory: for tests and the fuzz target; the
 /// store streams its file through [`Reader`]).
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn replay(bytes: &[u8]) -> Result<Replay, Corruption> {
     let mut reader = Reader::new(bytes, MAX_RECORD_BYTES);
     let mut replay = Replay::default();

@@ -32,6 +32,7 @@ pub use mirror::StalePolicy;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
 /// For the fuzz targets, which drive store futures without an async runtime.
+#[cfg(feature = "fuzzing")]
 pub(crate) use reply::block_on;
 pub use store::{
     ConsumeOutcome, ConsumeRequest, EndReason, GraceRecord, IssuedPair, PruneReport, SessionRecord,

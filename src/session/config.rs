@@ -1,4 +1,4 @@
-//! Session settings and their defaults (CONTRACT §5), validated once.
+//! Session settings and their defaults (docs/REFERENCE.md §2), validated once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -179,12 +179,7 @@ impl SessionConfig {
                 "grace: it must be shorter than the idle timeout",
             ));
         }
-        if self.leeway > crate::MAX_LEEWAY {
-            return Err(ConfigError::LeewayTooLarge {
-                secs: secs(self.leeway),
-                max: crate::MAX_LEEWAY.as_secs(),
-            });
-        }
+        crate::token::check_leeway(self.leeway)?;
         // Every time must stay in the JSON-safe integer range for centuries to come.
         let max = Duration::from_secs(100 * 365 * 24 * 3600);
         if [self.access_ttl, self.idle_timeout, self.absolute_timeout]

@@ -8,9 +8,10 @@ use serde::Serialize;
 
 use super::config::SessionConfig;
 use super::seal::SuccessorSeal;
+use super::{InvalidGrant, SessionError};
 use crate::cache::TokenCache;
 use crate::clock::UnixTime;
-use crate::error::{ConfigError, InvalidGrant, SessionError, VerifyError};
+use crate::error::{ConfigError, VerifyError};
 use crate::events::Events;
 use crate::keys::{KeySelector, Keyset, ReloadableKeys};
 use crate::revocation::{
@@ -123,9 +124,14 @@ struct PairSpec<'a> {
     custom: &'a CustomClaims,
 }
 
-/// Extra seconds a session's revocation outlives its last access token: the largest
-/// leeway any verifier may apply.
-const REVOCATION_MARGIN: u64 = 300;
+/// How long past a token's `exp` its revocation must be kept: the largest leeway any
+/// verifier may apply, since until then some verifier may still accept the token. Every
+/// revocation gatepass writes (logout, reuse, `gatepass revoke`) outlives its token by this.
+///
+/// ```
+/// assert_eq!(gatepass::REVOCATION_MARGIN, gatepass::MAX_LEEWAY.as_secs());
+/// ```
+pub const REVOCATION_MARGIN: u64 = crate::MAX_LEEWAY.as_secs();
 
 /// Why a session manager could not be built.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,8 +2,10 @@
 //! logout. HTTP and the CLI call this; it calls token, keys and the revocation store.
 
 mod config;
+mod error;
 mod manager;
 mod seal;
 
 pub use config::SessionConfig;
-pub use manager::{SessionManager, SessionSetupError, TokenPair};
+pub use error::{InvalidGrant, SessionError};
+pub use manager::{SessionManager, SessionSetupError, TokenPair, REVOCATION_MARGIN};

@@ -16,7 +16,7 @@ use crate::error::{IssueError, TooLarge};
 use crate::json;
 use crate::keys::SigningKey;
 
-/// Default access-token lifetime: 5 minutes (CONTRACT §4).
+/// Default access-token lifetime: 5 minutes (docs/REFERENCE.md §5).
 pub const DEFAULT_ACCESS_TTL: u64 = 300;
 
 /// Claim names the issuer sets itself and that custom claims may not override.
@@ -198,7 +198,7 @@ impl Issuer {
             _ => &self.access_header,
         };
         let claims = serde_json::to_vec(claims).map_err(|e| IssueError::Claims(e.to_string()))?;
-        // Never hand out a token that every verifier refuses (CONTRACT §3 `too_large`).
+        // Never hand out a token that every verifier refuses (docs/REFERENCE.md §1 `too_large`).
         if json::nests_deeper_than(&claims, json::MAX_DEPTH) {
             return Err(IssueError::TooLarge(TooLarge::Depth {
                 max: json::MAX_DEPTH,

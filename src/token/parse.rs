@@ -11,7 +11,7 @@ use super::header::ParsedHeader;
 use crate::error::{Malformed, TooLarge, VerifyError};
 use crate::json;
 
-/// The longest compact token accepted by default (CONTRACT §3): 8192 bytes is accepted.
+/// The longest compact token accepted by default (docs/REFERENCE.md §1): 8192 bytes is accepted.
 pub const MAX_TOKEN_BYTES: usize = 8192;
 
 /// A token from the outside world: bounded in size, and nothing more. Its claims cannot
@@ -57,6 +57,29 @@ impl<'a> UntrustedToken<'a> {
         Ok(Self { raw })
     }
 
+    /// Accept raw bytes (a token read from a file or stdin): size first, so input over
+    /// [`MAX_TOKEN_BYTES`] is `too_large` whatever it holds, then text, so bytes that are
+    /// not UTF-8 (never part of a compact JWS) are `malformed`.
+    ///
+    /// ```
+    /// use gatepass::{UntrustedToken, VerifyError};
+    ///
+    /// assert_eq!(UntrustedToken::from_bytes(b"a.b.c")?.as_str(), "a.b.c");
+    /// assert_eq!(UntrustedToken::from_bytes(b"a.b.\xff").unwrap_err().kind(), "malformed");
+    /// assert_eq!(UntrustedToken::from_bytes(&[0xff; 8193]).unwrap_err().kind(), "too_large");
+    /// # Ok::<(), VerifyError>(())
+    /// ```
+    pub fn from_bytes(raw: &'a [u8]) -> Result<Self, VerifyError> {
+        if raw.len() > MAX_TOKEN_BYTES {
+            return Err(VerifyError::TooLarge(TooLarge::Length {
+                max: MAX_TOKEN_BYTES,
+            }));
+        }
+        let raw =
+            std::str::from_utf8(raw).map_err(|_| VerifyError::Malformed(Malformed::Segments))?;
+        Ok(Self { raw })
+    }
+
     /// The token as given.
     pub fn as_str(&self) -> &'a str {
         self.raw
@@ -80,6 +103,7 @@ impl<'a> UntrustedToken<'a> {
     /// Split, decode and parse a JWS whose payload is any octets (RFC 7520's and
     /// Wycheproof's payloads are text): the same segment, base64url, depth and header rules
     /// as [`parse`](Self::parse), and nothing about claims.
+    #[cfg(feature = "fuzzing")]
     pub(crate) fn parse_jws(&self) -> Result<ParsedJws<'a>, VerifyError> {
         let segments = Segments::split(self.raw)?;
         let mut buf = Vec::new();
@@ -177,6 +201,7 @@ impl ClaimsJson {
 }
 
 /// A JWS split and decoded, its payload left as octets.
+#[cfg(feature = "fuzzing")]
 #[derive(Debug)]
 pub(crate) struct ParsedJws<'a> {
     /// `base64url(header) "." base64url(payload)`: the bytes the signature covers.

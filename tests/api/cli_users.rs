@@ -1,6 +1,6 @@
 //! `gatepass users add`: passwords from stdin, argon2id hashes in a 0600 file.
 
-use gatepass::{Credentials, UsersFile};
+use gatepass::{UserDirectory, UsersFile};
 
 use crate::support::*;
 
@@ -24,7 +24,7 @@ fn users_add_hashes_the_password_read_from_stdin() {
     let users = UsersFile::load(&path).unwrap();
     assert_eq!(
         users
-            .authenticate("alice", "correct horse battery")
+            .verify_password("alice", "correct horse battery")
             .unwrap(),
         Some("alice".into())
     );
@@ -145,10 +145,10 @@ fn every_users_subcommand_changes_the_file_as_it_says() {
     assert!(out.status.success(), "{out:?}");
     let file = UsersFile::load(p).unwrap();
     assert_eq!(
-        file.authenticate("bob", "bob password 2").unwrap(),
+        file.verify_password("bob", "bob password 2").unwrap(),
         Some("bob".into())
     );
-    assert_eq!(file.authenticate("bob", "bob password 1").unwrap(), None);
+    assert_eq!(file.verify_password("bob", "bob password 1").unwrap(), None);
     assert_eq!(file.claims("bob")["scope"], "orders:read");
     assert_eq!(
         users(

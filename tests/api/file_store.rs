@@ -154,7 +154,7 @@ fn a_damaged_complete_last_record_refuses_the_open_and_says_how_to_recover() {
     assert!(!token_revoked(&*store.revocations(), "b"));
 }
 
-#[cfg(feature = "cli")]
+#[cfg(feature = "server")]
 #[test]
 fn serve_refuses_a_damaged_journal_with_exit_2_and_a_recovery_hint() {
     let dir = tempfile::tempdir().unwrap();
@@ -163,7 +163,7 @@ fn serve_refuses_a_damaged_journal_with_exit_2_and_a_recovery_hint() {
     let last = bytes.len() - 2;
     bytes[last] ^= 0x01;
     std::fs::write(&path, &bytes).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gatepass"))
+    let mut child = Command::new(crate::support::gatepass_bin())
         .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--store"])
         .arg(format!("file:{}", path.display()))
         .stdin(Stdio::null())
@@ -296,7 +296,7 @@ fn the_journal_stays_within_a_small_multiple_of_its_live_state_while_running() {
     assert_eq!(block_on(store.session("s")).unwrap().unwrap().gen, 20_000);
 }
 
-#[cfg(feature = "cli")]
+#[cfg(feature = "server")]
 #[test]
 fn store_compact_rewrites_a_journal_offline_and_refuses_a_damaged_one() {
     use crate::support::{run_str, stdout_json};

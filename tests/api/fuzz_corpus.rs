@@ -3,9 +3,6 @@
 //! cargo-fuzz target calls (`gatepass::internal::fuzzing::<target>`), so CI checks the
 //! fuzz properties without nightly or libFuzzer.
 
-#[path = "fuzz_corpus/generate.rs"]
-mod generate;
-
 use std::fs;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};

@@ -23,7 +23,7 @@ fn repo_file(path: &str) -> String {
 
 /// The long flags `gatepass serve --help` lists.
 fn serve_flags() -> BTreeSet<String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_gatepass"))
+    let out = Command::new(gatepass_bin())
         .args(["serve", "--help"])
         .output()
         .unwrap();
@@ -299,7 +299,7 @@ fn systemd_unit_is_sandboxed_and_starts_serve_with_real_flags() {
     let installed = words[0];
     std::fs::write(
         &unit,
-        text.replace(installed, env!("CARGO_BIN_EXE_gatepass")),
+        text.replace(installed, &gatepass_bin().display().to_string()),
     )
     .unwrap();
     let out = Command::new("systemd-analyze")
@@ -624,7 +624,7 @@ fn openapi_document_lists_the_503_answers_of_a_server_without_a_signing_key() {
     let doc = openapi();
     let dir = tempfile::tempdir().unwrap();
     let keyset = dir.path().join("keys.json").display().to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_gatepass"))
+    let out = Command::new(gatepass_bin())
         .args(["keygen", "--alg", "EdDSA", "--state", "pending", "--keyset"])
         .arg(&keyset)
         .output()

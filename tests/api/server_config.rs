@@ -18,7 +18,7 @@ const REDIS_SECRET: &str = "s3cret-redis-pass";
 /// `gatepass serve ARGS --print-config` with `env` set (and every other GATEPASS_
 /// variable of the test process removed).
 fn print_config(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gatepass"));
+    let mut command = Command::new(crate::support::gatepass_bin());
     for (name, _) in std::env::vars() {
         if name.starts_with("GATEPASS_") {
             command.env_remove(name);

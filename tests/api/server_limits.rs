@@ -275,7 +275,7 @@ fn limit_flags_out_of_range_are_usage_errors() {
         ("--request-timeout", "86401"),
         ("--header-timeout", "-1"),
     ] {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_gatepass"))
+        let output = std::process::Command::new(crate::support::gatepass_bin())
             .args(["serve", "--demo", "--listen", "127.0.0.1:0", flag, value])
             .output()
             .unwrap();

@@ -29,7 +29,7 @@ impl Server {
             "server-{}.log",
             std::process::id() as u64 * 1000 + rand_suffix()
         ));
-        let child = Command::new(env!("CARGO_BIN_EXE_gatepass"))
+        let child = Command::new(crate::support::gatepass_bin())
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
             .envs(env.iter().copied())

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use gatepass::{MemoryStore, SessionRecord, SessionStore as _, UsersFile};
 use serde_json::{json, Value};
 
-#[cfg(feature = "cli")]
+#[cfg(feature = "server")]
 use crate::server_support::request;
 use crate::support::{Fixture, AUD, ISS};
 
@@ -28,7 +28,7 @@ const WRITERS: usize = 8;
 const READERS: usize = 2;
 const RUN: Duration = Duration::from_secs(15);
 
-#[cfg(feature = "cli")]
+#[cfg(feature = "server")]
 fn post(addr: SocketAddr, path: &str, body: &Value) -> Value {
     let reply = request(
         addr,
@@ -41,7 +41,7 @@ fn post(addr: SocketAddr, path: &str, body: &Value) -> Value {
     reply.json()
 }
 
-#[cfg(feature = "cli")]
+#[cfg(feature = "server")]
 #[test]
 #[ignore = "a measurement, run by hand"]
 fn api_me_latency_under_refresh_load() {
@@ -52,7 +52,7 @@ fn api_me_latency_under_refresh_load() {
         Ok("memory") => "memory".to_owned(),
         _ => format!("file:{}", fixture.path("sessions.journal").display()),
     };
-    let bin = std::env::var("GATEPASS_BIN").unwrap_or(env!("CARGO_BIN_EXE_gatepass").into());
+    let bin = crate::support::gatepass_bin();
     let mut child = Command::new(&bin)
         .args(["serve", "--listen", "127.0.0.1:0", "--keyset"])
         .arg(&fixture.keyset_path)
@@ -127,7 +127,8 @@ fn api_me_latency_under_refresh_load() {
     latencies.sort();
     let at = |percent: usize| latencies[(latencies.len() - 1) * percent / 100];
     println!(
-        "store {store:?}, binary {bin}: {} refreshes/s; GET /api/me n={} p50 {:?} p99 {:?} max {:?}",
+        "store {store:?}, binary {}: {} refreshes/s; GET /api/me n={} p50 {:?} p99 {:?} max {:?}",
+        bin.display(),
         refreshes.load(Ordering::Relaxed) / RUN.as_secs(),
         latencies.len(),
         at(50),

@@ -233,7 +233,7 @@ fn store_throughput_logins_and_refreshes_per_store() {
     println!(
         "{CLIENTS} clients, {} s per phase, binary {}",
         PHASE.as_secs(),
-        env!("CARGO_BIN_EXE_gatepass")
+        crate::support::gatepass_bin().display()
     );
     println!("| store | operation | requests/s | p50 | p99 | answered |");
     println!("|---|---|---|---|---|---|");

@@ -21,16 +21,12 @@ pub const AUD: &str = "api";
 pub const HS_SECRET: &[u8; 32] = b"0123456789abcdef0123456789abcdef";
 pub const HS_KID: &str = "hs";
 
-/// RFC 7515 A.2: the modulus of the RFC's RSA example key.
-pub const RFC7515_A2_N: &str = "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ";
-/// RFC 7515 A.2: the private half of the RFC's 2048-bit RSA example key, whose public half
-/// is [`RFC7515_A2_N`] and `AQAB` (published in the RFC: a test key, never a secret).
-pub const RFC7515_A2_D: &str = "Eq5xpGnNCivDflJsRQBXHx1hdR1k6Ulwe2JZD50LpXyWPEAeP88vLNO97IjlA7_GQ5sLKMgvfTeXZx9SE-7YwVol2NXOoAJe46sui395IW_GO-pWJ1O0BkTGoVEn2bKVRUCgu-GjBVaYLU6f3l9kJfFNS3E0QbVdxzubSu3Mkqzjkn439X0M_V51gfpRLI9JYanrC4D4qAdGcopV_0ZHHzQlBjudU2QvXt4ehNYTCBr6XCLQUShb1juUO1ZdiYoFaFQT5Tw8bGUl_x_jTj3ccPDVZFD9pIuhLhBOneufuBiB4cS98l2SR_RQyGWSeWjnczT0QU91p1DhOVRuOopznQ";
-pub const RFC7515_A2_P: &str = "4BzEEOtIpmVdVEZNCqS7baC4crd0pqnRH_5IB3jw3bcxGn6QLvnEtfdUdiYrqBdss1l58BQ3KhooKeQTa9AB0Hw_Py5PJdTJNPY8cQn7ouZ2KKDcmnPGBY5t7yLc1QlQ5xHdwW1VhvKn-nXqhJTBgIPgtldC-KDV5z-y2XDwGUc";
-pub const RFC7515_A2_Q: &str = "uQPEfgmVtjL0Uyyx88GZFF1fOunH3-7cepKmtH4pxhtCoHqpWmT8YAmZxaewHgHAjLYsp1ZSe7zFYHj7C6ul7TjeLQeZD_YwD66t62wDmpe_HlB-TnBA-njbglfIsRLtXlnDzQkv5dTltRJ11BKBBypeeF6689rjcJIDEz9RWdc";
-pub const RFC7515_A2_DP: &str = "BwKfV3Akq5_MFZDFZCnW-wzl-CCo83WoZvnLQwCTeDv8uzluRSnm71I3QCLdhrqE2e9YkxvuxdBfpT_PI7Yz-FOKnu1R6HsJeDCjn12Sk3vmAktV2zb34MCdy7cpdTh_YVr7tss2u6vneTwrA86rZtu5Mbr1C1XsmvkxHQAdYo0";
-pub const RFC7515_A2_DQ: &str = "h_96-mK1R_7glhsum81dZxjTnYynPbZpHziZjeeHcXYsXaaMwkOlODsWa7I9xXDoRwbKgB719rrmI2oKr6N3Do9U0ajaHF-NKJnwgjMd2w9cjz3_-kyNlxAr2v4IKhGNpmM5iIgOS1VZnOZ68m6_pbLBSp3nssTdlqvd0tIiTHU";
-pub const RFC7515_A2_QI: &str = "IYd7DHOhrWvxkwPQsRM2tOgrjbcrfvtQJipd-DlcxyVuuM9sQLdgjVk2oy26F0EmpScGLq2MowX7fhd_QJQ3ydy5cY7YIBi87w93IKLEdfnbJtoOPLUW0ITrJReOgo1cq9SbsxYawBgfp_gh6A5603k2-ZQwVK0JKSHuLFkuQ3U";
+/// RFC 7515 A.2's RSA example key (published in the RFC: a test key, never a secret),
+/// owned by the fuzz fixture, which verifies with it.
+pub use gatepass::internal::fuzzing::{
+    RSA_D as RFC7515_A2_D, RSA_DP as RFC7515_A2_DP, RSA_DQ as RFC7515_A2_DQ, RSA_N as RFC7515_A2_N,
+    RSA_P as RFC7515_A2_P, RSA_Q as RFC7515_A2_Q, RSA_QI as RFC7515_A2_QI,
+};
 
 /// A keyset on disk with an active HS256 key ("hs"), an active EdDSA key, an active
 /// ES256 key and a pending EdDSA key, plus a temp dir for the test's files.
@@ -169,6 +165,29 @@ pub fn claims_with(replace: &[(&str, &str)]) -> String {
     format!("{{{}}}", body.join(","))
 }
 
+/// The `gatepass` binary, built by the workspace's `gatepass-cli` package in the same
+/// `cargo test --workspace` run (its own tests make cargo build it). `GATEPASS_BIN` names
+/// another build (say, a release binary) to test instead.
+pub fn gatepass_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("GATEPASS_BIN") {
+        return PathBuf::from(path);
+    }
+    // target/<profile>/deps/api-<hash> -> target/<profile>/gatepass
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in target/<profile>/deps");
+    let bin = dir.join(format!("gatepass{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "{} is missing: run the tests with `cargo test --workspace` (the gatepass-cli \
+         package builds the binary), or set GATEPASS_BIN",
+        bin.display()
+    );
+    bin
+}
+
 /// Run the real binary with `args`, optionally feeding `stdin`.
 pub fn run(args: &[String], stdin: Option<&[u8]>) -> Output {
     run_os(args, stdin)
@@ -176,7 +195,7 @@ pub fn run(args: &[String], stdin: Option<&[u8]>) -> Output {
 
 /// [`run`] with arguments that need not be UTF-8.
 pub fn run_os<S: AsRef<std::ffi::OsStr>>(args: &[S], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gatepass"))
+    let mut child = Command::new(gatepass_bin())
         .args(args)
         .stdin(if stdin.is_some() {
             Stdio::piped()

@@ -148,7 +148,7 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AuthRejection> {
-        super::authenticate(parts)
+        super::verify_parts(parts)
             .and_then(|found| found.ok_or(AuthRejection::MissingCredentials))
             .inspect_err(AuthRejection::trace)
     }

@@ -11,8 +11,8 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::credentials::find_token;
-use super::layer::TokenSource;
 use super::rejection::AuthRejection;
+use super::request::TokenSource;
 use crate::token::{AccessClaims, Verified, Verifier};
 
 /// The request's authentication: `Ok(None)` when it carries no credentials.
@@ -22,7 +22,7 @@ use crate::token::{AccessClaims, Verified, Verifier};
 /// 3. Claims a layer verified into another type: the same token verified again into `C`
 ///    with the layer's verifier (a type mismatch is never an error).
 /// 4. Else the `Authorization` header, verified with the `Arc<Verifier>` extension.
-fn authenticate<C>(parts: &Parts) -> Result<Option<Authenticated<C>>, AuthRejection>
+fn verify_parts<C>(parts: &Parts) -> Result<Option<Authenticated<C>>, AuthRejection>
 where
     C: DeserializeOwned + Clone + Send + Sync + 'static,
 {

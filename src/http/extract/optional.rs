@@ -22,6 +22,6 @@ where
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, AuthRejection> {
-        super::authenticate(parts).inspect_err(AuthRejection::trace)
+        super::verify_parts(parts).inspect_err(AuthRejection::trace)
     }
 }

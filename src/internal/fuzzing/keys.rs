@@ -112,7 +112,7 @@ fn assert_signs_and_verifies(key: &SigningKey, verifying: &VerifyingKey) {
 /// Target `jwk_import`: the input as one JWK through `VerifyingKey::from_jwk` and
 /// `SigningKey::from_jwk`, and as a JWK Set through `VerificationKeys::from_jwks_json`.
 ///
-/// Asserts: no panic; every accepted key satisfies the CONTRACT §2 import rules, checked
+/// Asserts: no panic; every accepted key satisfies the docs/REFERENCE.md §5 import rules, checked
 /// here from the JWK text (usage, algorithm fit, HMAC secret length, RSA size and exponent,
 /// Ed25519 and EC lengths); an accepted signing key signs, round-trips through its private
 /// JWK, and agrees with the verifying key imported from the same JWK; a published public
@@ -229,7 +229,7 @@ fn import_set(data: &[u8]) {
 /// Target `pem_import`: the input as a PEM public key, for every algorithm.
 ///
 /// Asserts: no panic; an accepted key has the algorithm asked for, is never HMAC, and its
-/// public JWK satisfies the same CONTRACT §2 import rules as a JWK would and re-imports as
+/// public JWK satisfies the same docs/REFERENCE.md §5 import rules as a JWK would and re-imports as
 /// the same key (thumbprint, algorithm, kid); a key accepted for one algorithm is refused
 /// for every algorithm of another family.
 pub fn pem_import(data: &[u8]) {
@@ -266,7 +266,7 @@ fn bytes(jwk: &Map<String, Value>, member: &str) -> Vec<u8> {
         .unwrap_or_else(|| panic!("accepted JWK has no valid {member:?}"))
 }
 
-/// CONTRACT §2, checked from the JWK's own text.
+/// docs/REFERENCE.md §5, checked from the JWK's own text.
 fn assert_import_rules(jwk: &Map<String, Value>, alg: Algorithm, operation: &str) {
     let text = |name: &str| jwk.get(name).and_then(Value::as_str);
     if let Some(usage) = jwk.get("use") {

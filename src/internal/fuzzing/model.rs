@@ -1,4 +1,4 @@
-//! CONTRACT §3 restated as a model: from a token's decoded header and claims, the verdict
+//! The verification rules (docs/REFERENCE.md §1) restated as a model: from a token's decoded header and claims, the verdict
 //! a conforming verifier must give. Written from the contract's text, not from the
 //! verifier's code, so that the two can disagree and the fuzzer can notice.
 
@@ -7,16 +7,15 @@ use serde_json::{Map, Value};
 use super::fixture::{Fixture, FixtureKey, AUDIENCE, ISSUER, LEEWAY, NOW};
 use crate::{Algorithm, Claim, Malformed, TokenType, VerifyError};
 
-/// Largest integer a time claim may hold (CONTRACT §3: 0 <= n < 2^53).
+/// Largest integer a time claim may hold (docs/REFERENCE.md §1: 0 <= n < 2^53).
 pub(crate) const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// Deepest nesting of the header or the claims (the top-level object is level 1).
-#[cfg(feature = "arbitrary")]
 pub(crate) const MAX_DEPTH: usize = 32;
 
-/// Every error kind CONTRACT §3 names. `revoked` needs a revocation list, which the
+/// Every error kind docs/REFERENCE.md §1 names. `revoked` needs a revocation list, which the
 /// fixture verifiers do not have, so the targets also check it never shows up.
-pub(crate) const CONTRACT_KINDS: [&str; 13] = [
+pub(crate) const ERROR_KINDS: [&str; 13] = [
     "malformed",
     "too_large",
     "unsupported_algorithm",
@@ -46,7 +45,6 @@ pub(crate) fn stage(error: &VerifyError) -> u8 {
 }
 
 /// Nesting depth of a JSON value: scalars 0, each array or object adds one.
-#[cfg(feature = "arbitrary")]
 pub(crate) fn depth(value: &Value) -> usize {
     match value {
         Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
@@ -228,7 +226,6 @@ pub(crate) fn claims_stage(
 
 /// The whole verdict for a token of `token_len` bytes whose parts decode to `header` and
 /// `claims` (in document order, duplicates kept), signed as in `signing_input`/`signature`.
-#[cfg(feature = "arbitrary")]
 pub(crate) fn verdict<'a>(
     fixture: &'a Fixture,
     token_len: usize,
@@ -256,7 +253,7 @@ pub(crate) fn verdict<'a>(
         .iter()
         .enumerate()
         .any(|(i, (name, _))| claims.iter().skip(i + 1).any(|(other, _)| other == name));
-    // A number beyond any double is not a structural error anywhere: CONTRACT §3 calls
+    // A number beyond any double is not a structural error anywhere: docs/REFERENCE.md §1 calls
     // such a registered claim invalid, and `claims_stage` says the same of a custom one.
     if duplicate {
         return Err(VerifyError::Malformed(Malformed::ClaimsJson));

@@ -186,7 +186,7 @@ fn check_jwt_result(
     );
     if let Err(e) = jwt {
         assert!(
-            model::CONTRACT_KINDS.contains(&e.kind()) && e.kind() != "revoked",
+            model::ERROR_KINDS.contains(&e.kind()) && e.kind() != "revoked",
             "{name} returned {e:?}, not a contract kind"
         );
     }

@@ -32,7 +32,7 @@ const ALG_NAMES: [&str; 21] = [
 /// bytes are unchanged (and every mutant also goes through [`verify_token`]); re-signed
 /// header and claim edits (alg, kid, typ, crit, registered claims of every type, duplicate
 /// members, out-of-range numbers) and signatures by other keys must get exactly the
-/// verdict the model derives from CONTRACT §3.
+/// verdict the model derives from docs/REFERENCE.md §1.
 pub fn roundtrip(data: &[u8]) {
     if let Ok(case) = Case::arbitrary_take_rest(Unstructured::new(data)) {
         case.run();

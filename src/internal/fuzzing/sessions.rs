@@ -19,9 +19,9 @@ use crate::{
     VerifyError,
 };
 
-/// Extra seconds a session's revocation outlives its access tokens (`docs/SESSIONS.md`:
-/// `access_ttl + 300 s`).
-const REVOCATION_MARGIN: u64 = 300;
+// Extra seconds a session's revocation outlives its access tokens (`docs/SESSIONS.md`:
+// `access_ttl + 300 s`): the library's own constant, so the model cannot drift from it.
+use crate::REVOCATION_MARGIN;
 
 /// The fixture's HS256 key (RFC 7515 A.1) as the sessions' keyset: the cheapest signature,
 /// since the target is about rotation, not algorithms, and issues dozens of tokens a case.

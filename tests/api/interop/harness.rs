@@ -20,9 +20,7 @@ use serde_json::{json, Value};
 use crate::support::*;
 
 const INSTALL: &str = "the interop tests need the pinned third-party libraries: run \
-    `bash .ci/run` once, or from the repository root: \
-    `python3 -m venv tests/interop/.venv && tests/interop/.venv/bin/pip install -r tests/interop/requirements.txt` \
-    and `(cd tests/interop && npm ci)`";
+    `scripts/test-deps` from the repository root (scripts/test runs it first)";
 
 fn interop_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop")

@@ -117,7 +117,7 @@ impl ServeLimits {
 /// stop accepting, let the requests in flight finish, close idle connections, and return.
 ///
 /// Handlers can extract the client's address as [`ConnectInfo<SocketAddr>`]: the login
-/// throttle of [`AuthRouter`](crate::AuthRouter) counts failures per client address with it.
+/// throttle of [`AuthServer`](crate::AuthServer) counts failures per client address with it.
 /// A connection the listener fails to accept (out of file descriptors) is retried shortly;
 /// it never ends the server.
 ///
@@ -129,7 +129,7 @@ impl ServeLimits {
 /// let sessions = Arc::new(SessionManager::new(&keyset, Arc::new(MemoryStore::new()), SessionConfig::default())?);
 /// let users = Arc::new(UsersFile::load("users.json")?);
 /// let jwks = PublishedJwks::new(&keyset, &RotationPolicy::default());
-/// let app = AuthRouter::new(sessions, users, jwks).into_router();
+/// let app = AuthServer::new(sessions, users, jwks).into_router();
 ///
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 /// let limits = ServeLimits::default().max_connections(512);

@@ -1,7 +1,7 @@
-//! The seed corpus generator. Run it with
+//! The seed corpus generator. Run it (on stable; no libFuzzer needed) with
 //!
 //! ```text
-//! cargo test --test api generate_fuzz_seed_corpus -- --ignored
+//! cargo run --manifest-path fuzz/Cargo.toml --bin generate_corpus
 //! ```
 //!
 //! It writes `fuzz/corpus/<target>/<name>` for a fixed list of names: real tokens of every
@@ -20,10 +20,28 @@ use gatepass::{GenerateOptions, KeyState, Keyset, SigningKey};
 use ring::{hmac, rand, rsa, signature};
 use serde_json::{json, Value};
 
-use super::fuzz_dir;
-use crate::support::{
-    RFC7515_A2_D, RFC7515_A2_DP, RFC7515_A2_DQ, RFC7515_A2_P, RFC7515_A2_Q, RFC7515_A2_QI,
+use gatepass::internal::fuzzing::{
+    RSA_D as RFC7515_A2_D, RSA_DP as RFC7515_A2_DP, RSA_DQ as RFC7515_A2_DQ, RSA_P as RFC7515_A2_P,
+    RSA_Q as RFC7515_A2_Q, RSA_QI as RFC7515_A2_QI,
 };
+
+/// The fuzz crate's directory (its `corpus/` is what this writes).
+fn fuzz_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Drive a store future to completion: the memory and file stores' futures are ready at
+/// once, so no runtime is needed.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        std::thread::yield_now();
+    }
+}
 
 /// RFC 7515 A.1: the HS256 example key, which is also the fixture's `fuzz-hs256` key.
 const RFC7515_A1_K: &str =
@@ -138,9 +156,7 @@ impl Writer {
     }
 }
 
-#[test]
-#[ignore = "writes the seed corpus; run by hand (see the module doc)"]
-fn generate_fuzz_seed_corpus() {
+fn main() {
     let mut out = Writer {
         force: std::env::var_os("GATEPASS_REGEN_CORPUS").is_some(),
         written: 0,
@@ -967,7 +983,7 @@ fn journal_seeds(out: &mut Writer) {
                 43_200,
                 1_800,
             );
-            crate::support::block_on(store.create_session(record)).unwrap();
+            block_on(store.create_session(record)).unwrap();
         }
         let next = IssuedPair::new("access-1".into(), "refresh-1".into(), 300);
         let rotate = ConsumeRequest::new(
@@ -980,17 +996,17 @@ fn journal_seeds(out: &mut Writer) {
             5,
             ISSUED_AT + 610,
         );
-        crate::support::block_on(store.consume_if_current(rotate)).unwrap();
-        crate::support::block_on(store.revoke_token("jti-1", ISSUED_AT + 3600)).unwrap();
-        crate::support::block_on(store.revoke_session("sid-3", ISSUED_AT + 900, EndReason::Logout))
+        block_on(store.consume_if_current(rotate)).unwrap();
+        block_on(store.revoke_token("jti-1", ISSUED_AT + 3600)).unwrap();
+        block_on(store.revoke_session("sid-3", ISSUED_AT + 900, EndReason::Logout))
             .unwrap();
-        crate::support::block_on(store.revoke_subject(
+        block_on(store.revoke_subject(
             "alice",
             SubjectCutoff::new(ISSUED_AT + 20, Some(ISSUED_AT + 920)),
             ISSUED_AT + 920,
         ))
         .unwrap();
-        crate::support::block_on(store.revoke_token("jti-2", ISSUED_AT + 7200)).unwrap();
+        block_on(store.revoke_token("jti-2", ISSUED_AT + 7200)).unwrap();
     }
     let journal = fs::read(&path).unwrap();
     let lines: Vec<&[u8]> = journal.split_inclusive(|&b| b == b'\n').collect();

@@ -1,5 +1,5 @@
 //! How the CLI talks: machine output as JSON on stdout, one-line JSON rejections and
-//! human messages on stderr, and the exit codes of CONTRACT §3.
+//! human messages on stderr, and the exit codes of docs/REFERENCE.md §1.
 
 use std::ffi::OsStr;
 use std::io::{Read as _, Write as _};
@@ -81,7 +81,7 @@ pub(crate) fn print_line(text: &str) {
 /// break is stripped from stdin (it ends the line, it is not part of the token); anything
 /// else, whitespace included, stays and is judged by the parser.
 ///
-/// Size comes before structure (CONTRACT §3): input over the cap is `too_large` even when
+/// Size comes before structure (docs/REFERENCE.md §1): input over the cap is `too_large` even when
 /// it is not UTF-8, and input that is not UTF-8 is `malformed` (exit 1, one JSON line),
 /// whether it came from stdin or from an argument.
 pub(crate) fn read_token(arg: &OsStr) -> Result<String, Failure> {
@@ -104,17 +104,9 @@ pub(crate) fn read_token(arg: &OsStr) -> Result<String, Failure> {
     } else {
         arg.as_encoded_bytes().to_vec()
     };
-    if bytes.len() > gatepass::MAX_TOKEN_BYTES {
-        return Err(Failure::from(gatepass::VerifyError::TooLarge(
-            gatepass::TooLarge::Length {
-                max: gatepass::MAX_TOKEN_BYTES,
-            },
-        )));
-    }
-    String::from_utf8(bytes).map_err(|_| Failure::Rejected {
-        kind: "malformed",
-        message: "malformed token: not UTF-8 text (a compact JWS is ASCII)".into(),
-    })
+    // The library's size-then-text rule; the verifier checks everything else.
+    let token = gatepass::UntrustedToken::from_bytes(&bytes)?;
+    Ok(token.as_str().to_owned())
 }
 
 /// Format unix seconds as RFC 3339 UTC for humans.

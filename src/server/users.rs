@@ -1,4 +1,4 @@
-//! Who may log in: the [`Credentials`] trait and the shipped implementation, a users file
+//! Who may log in: the [`UserDirectory`] trait and the shipped implementation, a users file
 //! of argon2id hashes (`gatepass users add`).
 
 use std::collections::HashMap;
@@ -20,11 +20,12 @@ use crate::token::{is_reserved_claim, CustomClaims};
 /// Checks a username and password. Implementations may be slow on purpose (password
 /// hashing): the auth router calls them on its password-hashing threads (at most one per
 /// core, see [`HashingLimits`](crate::HashingLimits)), never on an async worker.
-pub trait Credentials: Send + Sync + fmt::Debug {
+pub trait UserDirectory: Send + Sync + fmt::Debug {
     /// `Ok(Some(subject))` for a correct pair, `Ok(None)` for a wrong one. Must take
     /// about the same time for unknown users as for known ones, so response times do not
     /// reveal which usernames exist.
-    fn authenticate(&self, username: &str, password: &str) -> Result<Option<String>, UsersError>;
+    fn verify_password(&self, username: &str, password: &str)
+        -> Result<Option<String>, UsersError>;
 
     /// Custom claims for every access token of `subject`'s sessions (roles, scopes, ...),
     /// looked up at login. None by default. Registered claims (`iss`, `sub`, `aud`, `exp`,
@@ -157,11 +158,11 @@ pub fn hash_password(password: &str) -> Result<String, UsersError> {
 /// Usernames and argon2id hashes, checked in constant-ish time.
 ///
 /// ```no_run
-/// use gatepass::{Credentials, UsersFile};
+/// use gatepass::{UserDirectory, UsersFile};
 /// UsersFile::add("users.json", "alice", "correct horse battery", false)?;
 /// let users = UsersFile::load("users.json")?;
-/// assert_eq!(users.authenticate("alice", "correct horse battery")?, Some("alice".into()));
-/// assert_eq!(users.authenticate("alice", "wrong")?, None);
+/// assert_eq!(users.verify_password("alice", "correct horse battery")?, Some("alice".into()));
+/// assert_eq!(users.verify_password("alice", "wrong")?, None);
 /// # Ok::<(), gatepass::UsersError>(())
 /// ```
 pub struct UsersFile {
@@ -426,8 +427,12 @@ impl UsersFile {
     }
 }
 
-impl Credentials for UsersFile {
-    fn authenticate(&self, username: &str, password: &str) -> Result<Option<String>, UsersError> {
+impl UserDirectory for UsersFile {
+    fn verify_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<String>, UsersError> {
         let password = Zeroizing::new(password.as_bytes().to_vec());
         let users = self.current();
         let (hash, known) = match users.get(username) {
@@ -501,14 +506,17 @@ mod tests {
     fn known_user_with_the_right_password_only() {
         let users = UsersFile::in_memory([("alice", "correct horse")]).unwrap();
         assert_eq!(
-            users.authenticate("alice", "correct horse").unwrap(),
+            users.verify_password("alice", "correct horse").unwrap(),
             Some("alice".into())
         );
-        assert_eq!(users.authenticate("alice", "correct horsE").unwrap(), None);
-        assert_eq!(users.authenticate("bob", "correct horse").unwrap(), None);
+        assert_eq!(
+            users.verify_password("alice", "correct horsE").unwrap(),
+            None
+        );
+        assert_eq!(users.verify_password("bob", "correct horse").unwrap(), None);
         assert_eq!(
             users
-                .authenticate("bob", "gatepass dummy password")
+                .verify_password("bob", "gatepass dummy password")
                 .unwrap(),
             None
         );
@@ -542,7 +550,7 @@ mod tests {
         assert!(UsersFile::add(&path, "alice", "second password", true).unwrap());
         let users = UsersFile::load(&path).unwrap();
         assert_eq!(
-            users.authenticate("alice", "second password").unwrap(),
+            users.verify_password("alice", "second password").unwrap(),
             Some("alice".into())
         );
         let text = std::fs::read_to_string(&path).unwrap();
@@ -600,11 +608,11 @@ mod tests {
     fn a_thread_reuses_its_working_memory() {
         let users = UsersFile::in_memory([("alice", "correct horse")]).unwrap();
         std::thread::spawn(move || {
-            users.authenticate("alice", "wrong horse").unwrap();
+            users.verify_password("alice", "wrong horse").unwrap();
             let address = WORKSPACE.with_borrow(|memory| memory.as_ptr() as usize);
             for _ in 0..3 {
-                users.authenticate("alice", "correct horse").unwrap();
-                users.authenticate("mallory", "correct horse").unwrap();
+                users.verify_password("alice", "correct horse").unwrap();
+                users.verify_password("mallory", "correct horse").unwrap();
             }
             WORKSPACE.with_borrow(|memory| {
                 assert_eq!(memory.as_ptr() as usize, address);

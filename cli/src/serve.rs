@@ -1,4 +1,4 @@
-//! `gatepass serve`: the auth server of CONTRACT §5.
+//! `gatepass serve`: the auth server of docs/REFERENCE.md §2.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,9 +10,9 @@ use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 use gatepass::{
-    Algorithm, AuthRouter, Clock as _, CookieMode, Credentials, FileStore, GenerateOptions, Keyset,
-    Maintenance, MemoryStore, PublishedJwks, RotationPolicy, SessionConfig, SessionManager,
-    SessionStore, SystemClock, UsersFile,
+    Algorithm, AuthServer, Clock as _, CookieMode, FileStore, GenerateOptions, Keyset, Maintenance,
+    MemoryStore, PublishedJwks, RotationPolicy, SessionConfig, SessionManager, SessionStore,
+    SystemClock, UserDirectory, UsersFile,
 };
 
 use super::output::{print_json, CliResult, Failure};
@@ -250,8 +250,8 @@ async fn run(args: ServeArgs) -> CliResult {
         .leeway(Duration::from_secs(args.leeway));
     let sessions = Arc::new(SessionManager::new(&keyset, store, config).map_err(Failure::usage)?);
     let policy = RotationPolicy::default();
-    let credentials: Arc<dyn Credentials> = users.clone();
-    let mut router = AuthRouter::new(
+    let credentials: Arc<dyn UserDirectory> = users.clone();
+    let mut router = AuthServer::new(
         sessions.clone(),
         credentials,
         PublishedJwks::new(&keyset, &policy),

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::AuthHandle;
-use crate::http::UsersFile;
+use super::AuthServerHandle;
+use super::UsersFile;
 use crate::jwks::PublishedJwks;
 use crate::keys::{Keyset, RotationPolicy};
 use crate::session::SessionManager;
@@ -28,7 +28,7 @@ use crate::session::SessionManager;
 /// let keyset = Keyset::load("keys.json")?;
 /// let sessions = Arc::new(SessionManager::new(&keyset, Arc::new(MemoryStore::new()), SessionConfig::default())?);
 /// let policy = RotationPolicy::default();
-/// let (app, handle) = AuthRouter::new(
+/// let (app, handle) = AuthServer::new(
 ///     sessions.clone(),
 ///     Arc::new(UsersFile::load("users.json")?),
 ///     PublishedJwks::new(&keyset, &policy),
@@ -42,7 +42,7 @@ use crate::session::SessionManager;
 #[derive(Debug)]
 pub struct Maintenance {
     sessions: Arc<SessionManager>,
-    handle: AuthHandle,
+    handle: AuthServerHandle,
     keyset: Option<(PathBuf, RotationPolicy)>,
     users: Option<Arc<UsersFile>>,
     reload_every: Duration,
@@ -97,10 +97,10 @@ impl Maintenance {
     pub const DEFAULT_PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
     /// Maintenance of the server built over `sessions`, publishing through `handle`
-    /// (from [`AuthRouter::into_router_with_handle`](super::AuthRouter::into_router_with_handle)
-    /// or [`into_server_router`](super::AuthRouter::into_server_router)). Without
+    /// (from [`AuthServer::into_router_with_handle`](super::AuthServer::into_router_with_handle)
+    /// or [`into_server_router`](super::AuthServer::into_server_router)). Without
     /// [`keyset_file`](Self::keyset_file) it only prunes.
-    pub fn new(sessions: Arc<SessionManager>, handle: AuthHandle) -> Self {
+    pub fn new(sessions: Arc<SessionManager>, handle: AuthServerHandle) -> Self {
         Self {
             sessions,
             handle,

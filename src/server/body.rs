@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::error::ApiError;
 
-/// The largest body accepted (CONTRACT §5): 16 KiB.
+/// The largest body accepted (docs/REFERENCE.md §2): 16 KiB.
 pub(crate) const MAX_BODY: usize = 16 * 1024;
 
 /// The body's media type, lowercased, without parameters.

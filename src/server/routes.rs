@@ -1,4 +1,4 @@
-//! The handlers of CONTRACT §5's routes.
+//! The handlers of docs/REFERENCE.md §2's routes.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -9,12 +9,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::body;
+use super::client_address::client_address;
 use super::error::{no_store_json, ApiError};
+use super::hashing_pool::PoolError;
 use super::AuthState;
-use crate::error::SessionError;
-use crate::http::client_address::client_address;
-use crate::http::hashing_pool::PoolError;
 use crate::http::{clear_site_data, Authenticated};
+use crate::session::SessionError;
 use crate::session::TokenPair;
 
 /// The token response (RFC 6749 §5.1), with the refresh token moved into the cookie in
@@ -75,7 +75,7 @@ pub(crate) async fn login(
     );
     let checked = state
         .hashing
-        .run(move || credentials.authenticate(&user, &pass))
+        .run(move || credentials.verify_password(&user, &pass))
         .await;
     let subject = match checked {
         Ok(Ok(subject)) => subject,
@@ -148,7 +148,7 @@ fn logged_out(state: &AuthState) -> Response {
 }
 
 /// `POST /auth/logout` with a bearer access token: that session ends. A body is ignored,
-/// but one over 16 KiB is still 413 (CONTRACT §5), as on every route.
+/// but one over 16 KiB is still 413 (docs/REFERENCE.md §2), as on every route.
 pub(crate) async fn logout(
     State(state): State<AuthState>,
     auth: Authenticated,

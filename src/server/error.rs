@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::error::{InvalidGrant, SessionError};
+use crate::session::{InvalidGrant, SessionError};
 
 /// Why an auth endpoint refused a request.
 #[derive(Debug)]

@@ -1,11 +1,20 @@
-//! The auth server as an axum `Router` (CONTRACT §5): login, refresh, logout, logout-all,
-//! RFC 7009 revocation and the JWKS, over a [`SessionManager`].
+//! The auth server (feature `server`), built on the `http` adapter: an axum `Router`
+//! (docs/REFERENCE.md §2) for login, refresh, logout, logout-all, RFC 7009 revocation and
+//! the JWKS over a [`SessionManager`]; the users file and password hashing on a bounded
+//! pool; login throttling by username and client address (behind trusted proxies); the
+//! maintenance task (key reload, pruning); and `serve` with the connection limits that keep
+//! one client from holding the server.
 
 mod body;
+mod client_address;
 mod cookie_mode;
 mod error;
+mod hashing_pool;
 mod maintenance;
+mod rate_limit;
 mod routes;
+mod serve;
+mod users;
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
@@ -14,14 +23,19 @@ use axum::http::HeaderValue;
 use axum::routing::{get, post};
 use axum::Router;
 
+pub use client_address::{CidrError, IpCidr};
 pub use cookie_mode::CookieMode;
+pub use hashing_pool::HashingLimits;
 pub use maintenance::{KeyReload, Maintenance};
+pub use rate_limit::{Limit, LoginLimiter, LoginLimits};
+pub use serve::{serve, ServeLimits};
+pub use users::{hash_password, UserDirectory, UsersError, UsersFile};
 
-use crate::http::hashing_pool::HashingPool;
-use crate::http::{AuthLayer, Credentials, HashingLimits, IpCidr, LoginLimiter, LoginLimits};
+use crate::http::AuthLayer;
 use crate::jwks::PublishedJwks;
 use crate::session::SessionManager;
 use crate::token::CustomClaims;
+use hashing_pool::HashingPool;
 
 /// The JWKS as served: its body and `Cache-Control` value, ready to send.
 #[derive(Debug)]
@@ -45,7 +59,7 @@ type ClaimsFor = dyn Fn(&str) -> CustomClaims + Send + Sync;
 
 pub(crate) struct Inner {
     pub(crate) sessions: Arc<SessionManager>,
-    pub(crate) credentials: Arc<dyn Credentials>,
+    pub(crate) credentials: Arc<dyn UserDirectory>,
     pub(crate) limiter: LoginLimiter,
     pub(crate) hashing: HashingPool,
     pub(crate) trusted_proxies: Vec<IpCidr>,
@@ -109,34 +123,34 @@ impl fmt::Debug for AuthState {
 /// let sessions = Arc::new(SessionManager::new(&keyset, Arc::new(MemoryStore::new()), SessionConfig::default())?);
 /// let users = Arc::new(UsersFile::load("users.json")?);
 /// let jwks = PublishedJwks::new(&keyset, &RotationPolicy::default());
-/// let app = AuthRouter::new(sessions, users, jwks).into_router();
+/// let app = AuthServer::new(sessions, users, jwks).into_router();
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 /// // With slow-client deadlines and a connection cap; the login throttle needs the peer
 /// // address, which `serve` gives (with `axum::serve`, use `into_make_service_with_connect_info`).
 /// gatepass::serve(listener, app, ServeLimits::default(), std::future::pending()).await;
 /// # Ok(()) }
 /// ```
-pub struct AuthRouter {
+pub struct AuthServer {
     inner: Inner,
 }
 
-impl fmt::Debug for AuthRouter {
+impl fmt::Debug for AuthServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthRouter").finish_non_exhaustive()
+        f.debug_struct("AuthServer").finish_non_exhaustive()
     }
 }
 
 /// A handle to update what a running router serves (after a key rotation).
 #[derive(Clone)]
-pub struct AuthHandle(AuthState);
+pub struct AuthServerHandle(AuthState);
 
-impl fmt::Debug for AuthHandle {
+impl fmt::Debug for AuthServerHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("AuthHandle").finish()
+        f.debug_tuple("AuthServerHandle").finish()
     }
 }
 
-impl AuthHandle {
+impl AuthServerHandle {
     /// Serve this JWKS from now on.
     pub fn set_jwks(&self, published: &PublishedJwks) {
         let document = Arc::new(JwksDocument::new(published));
@@ -148,11 +162,11 @@ impl AuthHandle {
     }
 }
 
-impl AuthRouter {
+impl AuthServer {
     /// Auth routes over `sessions`, checking passwords with `credentials`, publishing `jwks`.
     pub fn new(
         sessions: Arc<SessionManager>,
-        credentials: Arc<dyn Credentials>,
+        credentials: Arc<dyn UserDirectory>,
         jwks: PublishedJwks,
     ) -> Self {
         let clock = sessions.config().clock.clone();
@@ -186,7 +200,7 @@ impl AuthRouter {
     /// # use std::sync::Arc;
     /// # use gatepass::*;
     /// # fn build(sessions: Arc<SessionManager>, users: Arc<UsersFile>, jwks: PublishedJwks) {
-    /// let router = AuthRouter::new(sessions, users, jwks).password_hashing(HashingLimits::new(1, 8));
+    /// let router = AuthServer::new(sessions, users, jwks).password_hashing(HashingLimits::new(1, 8));
     /// # }
     /// ```
     #[must_use]
@@ -205,7 +219,7 @@ impl AuthRouter {
     /// # use std::sync::Arc;
     /// # use gatepass::*;
     /// # fn build(sessions: Arc<SessionManager>, users: Arc<UsersFile>, jwks: PublishedJwks) -> Result<(), CidrError> {
-    /// let router = AuthRouter::new(sessions, users, jwks)
+    /// let router = AuthServer::new(sessions, users, jwks)
     ///     .trusted_proxies(["10.0.0.0/8".parse::<IpCidr>()?, "fd00::/8".parse()?]);
     /// # Ok(()) }
     /// ```
@@ -242,17 +256,17 @@ impl AuthRouter {
     }
 
     /// The auth routes, and a handle to update the JWKS they serve.
-    pub fn into_router_with_handle(self) -> (Router, AuthHandle) {
+    pub fn into_router_with_handle(self) -> (Router, AuthServerHandle) {
         let state = self.state();
         let router = Self::routes(&state)
             .layer(axum::middleware::from_fn(body::refuse_oversized))
             .with_state(state.clone());
-        (router, AuthHandle(state))
+        (router, AuthServerHandle(state))
     }
 
     /// The auth routes plus `GET /api/me`, `GET /healthz` and `GET /readyz` (what
     /// `gatepass serve` serves), and a handle to update the JWKS.
-    pub fn into_server_router(self) -> (Router, AuthHandle) {
+    pub fn into_server_router(self) -> (Router, AuthServerHandle) {
         let state = self.state();
         let layer = AuthLayer::new(state.sessions.verifier());
         let router = Self::routes(&state)
@@ -261,7 +275,7 @@ impl AuthRouter {
             .route("/readyz", get(routes::readyz))
             .layer(axum::middleware::from_fn(body::refuse_oversized))
             .with_state(state.clone());
-        (router, AuthHandle(state))
+        (router, AuthServerHandle(state))
     }
 
     fn routes(state: &AuthState) -> Router<AuthState> {

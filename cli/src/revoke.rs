@@ -9,9 +9,7 @@ use serde_json::{json, Value};
 
 use super::output::{block_on, print_json, CliResult, Failure};
 
-/// How long past a token's `exp` its revocation is kept: the largest leeway a verifier
-/// may apply.
-const MARGIN: u64 = gatepass::MAX_LEEWAY.as_secs();
+use gatepass::REVOCATION_MARGIN as MARGIN;
 
 /// What to revoke, as given on the command line.
 #[derive(Debug)]

@@ -1,4 +1,7 @@
-//! Argument parsing and dispatch. Every command is a thin adapter over the library.
+//! The `gatepass` command line: keys, tokens, verification and the auth server.
+//!
+//! Argument parsing and dispatch; every command is a thin adapter over the `gatepass`
+//! library. `gatepass --help` and docs/REFERENCE.md describe the commands.
 
 mod config;
 mod keys;
@@ -453,13 +456,6 @@ fn dispatch(command: Command) -> CliResult {
             kid,
         }),
         Command::Verify(v) => {
-            if v.leeway > gatepass::MAX_LEEWAY.as_secs() {
-                return Err(Failure::usage(format!(
-                    "--leeway {} is above the maximum of {} seconds",
-                    v.leeway,
-                    gatepass::MAX_LEEWAY.as_secs()
-                )));
-            }
             if v.profile == Profile::Jwt && v.kind == TokenType::Refresh {
                 return Err(Failure::usage(
                     "--profile jwt verifies access tokens only; --type refresh takes the gatepass profile",
@@ -566,7 +562,7 @@ fn serve_with(s: ServeCli) -> CliResult {
 }
 
 /// Parse the command line, run the command, and map the outcome to an exit code.
-pub(crate) fn run() -> ExitCode {
+fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
