@@ -109,9 +109,10 @@ pub use token::{
 pub use dpop::{
     access_token_hash, check_replay, confirmation_claim, confirmation_jkt, single_proof, DpopClaim,
     DpopError, DpopErrorCode, DpopKey, DpopProofBuilder, DpopVerifier, DpopVerifierBuilder,
-    MemoryReplayCache, NonceCheck, ReplayCache, ReplayCacheError, ReplayFuture, ReplayKey,
-    VerifiedProof, DEFAULT_DPOP_LEEWAY, DEFAULT_DPOP_WINDOW, MAX_JTI_BYTES,
+    NonceCheck, VerifiedProof, DEFAULT_DPOP_LEEWAY, DEFAULT_DPOP_WINDOW, MAX_JTI_BYTES,
 };
+// The caches that refuse a replayed DPoP proof (the shared stores implement it too).
+pub use revocation::{MemoryReplayCache, ReplayCache, ReplayCacheError, ReplayFuture, ReplayKey};
 
 // Revocation: the store trait, its memory and file implementations, and the view
 // verifiers read.

@@ -8,6 +8,7 @@
 use std::fmt;
 
 use crate::error::{KeyRejected, Malformed, TooLarge};
+use crate::revocation::ReplayCacheError;
 
 /// A claim of a DPoP proof (RFC 9449 §4.2), named in [`DpopError`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -86,20 +87,6 @@ impl fmt::Display for DpopErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// Why a replay cache could not answer (the reason inside [`DpopError::ReplayCache`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ReplayCacheError {
-    /// The cache holds as many unexpired proofs as it may: new proofs are refused rather
-    /// than accepted unchecked, until entries expire.
-    Full {
-        /// The cache's capacity in entries.
-        capacity: usize,
-    },
-    /// A shared cache (Redis, PostgreSQL) did not answer; the proof is refused.
-    Unavailable(String),
 }
 
 /// Why a DPoP proof was refused, or could not be made. [`kind`](Self::kind) is a stable

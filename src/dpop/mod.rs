@@ -16,9 +16,9 @@ mod uri;
 mod verify;
 
 pub use binding::{access_token_hash, confirmation_claim, confirmation_jkt};
-pub use error::{DpopClaim, DpopError, DpopErrorCode, ReplayCacheError};
+pub use error::{DpopClaim, DpopError, DpopErrorCode};
 pub use proof::{DpopKey, DpopProofBuilder};
-pub use replay::{check_replay, MemoryReplayCache, ReplayCache, ReplayFuture, ReplayKey};
+pub use replay::check_replay;
 /// For the `dpop_proof` fuzz target's normalisation properties.
 pub(crate) use uri::normalize as normalize_uri;
 pub use verify::{

@@ -12,6 +12,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use super::*;
+use crate::revocation::{MemoryReplayCache, ReplayCache, ReplayCacheError, ReplayKey};
 use crate::clock::UnixTime;
 use crate::crypto::Algorithm;
 use crate::error::{KeyRejected, Malformed, TooLarge};

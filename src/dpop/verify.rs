@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::binding::access_token_hash;
 use super::error::{DpopClaim, DpopError};
-use super::replay::ReplayKey;
+use crate::revocation::ReplayKey;
 use super::uri;
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::crypto::{digest, Algorithm, AlgorithmSet};

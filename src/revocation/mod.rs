@@ -15,6 +15,7 @@ mod mirror;
 mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
+mod replay;
 mod reply;
 mod store;
 mod table;
@@ -34,6 +35,7 @@ pub use postgres::{PostgresOptions, PostgresStore};
 /// For the fuzz targets, which drive store futures without an async runtime.
 #[cfg(feature = "fuzzing")]
 pub(crate) use reply::block_on;
+pub use replay::{MemoryReplayCache, ReplayCache, ReplayCacheError, ReplayFuture, ReplayKey};
 pub use store::{
     ConsumeOutcome, ConsumeRequest, EndReason, GraceRecord, IssuedPair, PruneReport, SessionRecord,
     SessionStore, StoreError, StoreFuture, StoreReadiness,
