@@ -222,8 +222,8 @@ fn postgres_nodes_starting_together_migrate_the_schema_once() {
     });
     assert_eq!(stores.len(), 6);
     assert_eq!(
-        db.query("SELECT string_agg(version::text, ',') FROM gatepass.schema_version"),
-        "1"
+        db.query("SELECT string_agg(version::text, ',' ORDER BY version) FROM gatepass.schema_version"),
+        "1,2"
     );
     // They all work on the one schema.
     block_on(stores[0].create_session(record("s", "u", NOW))).unwrap();
