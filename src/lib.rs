@@ -139,7 +139,7 @@ pub use session::{SessionConfig, SessionManager, SessionSetupError, TokenPair, R
 #[cfg(feature = "axum")]
 pub use http::{
     clear_site_data, AuthLayer, AuthRejection, AuthResponseFuture, AuthService, Authenticated,
-    BearerCredentials, CookieError, DefaultOnRejection, MalformedCredentials, OnRejection, Scopes,
+    BearerCredentials, CookieError, DefaultOnRejection, DpopConfig, DpopMode, MalformedCredentials, OnRejection, Scopes,
     SecureCookie, REALM,
 };
 

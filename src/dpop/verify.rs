@@ -290,6 +290,26 @@ impl DpopVerifier {
         Duration::from_secs(self.window)
     }
 
+    /// The time on the verifier's clock: what [`verify`](Self::verify) checks `iat`
+    /// against, and so what a replay cache must be asked at.
+    pub fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+
+    /// The algorithms accepted, as RFC 9449 §7.1's `algs` challenge attribute lists them.
+    ///
+    /// ```
+    /// assert_eq!(gatepass::DpopVerifier::builder().build()?.algs(), "EdDSA ES256 ES384");
+    /// # Ok::<(), gatepass::ConfigError>(())
+    /// ```
+    pub fn algs(&self) -> String {
+        self.allowed
+            .iter()
+            .map(Algorithm::as_str)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// [`verify_at`](Self::verify_at) at the verifier's clock's time.
     pub fn verify(
         &self,
