@@ -233,6 +233,15 @@ struct ServeCli {
     /// The most detailed log level shown.
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     log_level: tracing::Level,
+    /// DPoP (RFC 9449) sender-constrained tokens: `required` (login and refresh need a
+    /// DPoP proof and issue tokens bound to its key; protected routes take only
+    /// `Authorization: DPoP`) or `optional` (without a proof, plain Bearer tokens).
+    #[arg(long, value_name = "MODE")]
+    dpop: Option<serve::DpopArg>,
+    /// The URL clients reach this server at, scheme://host[:port] (behind a proxy: the
+    /// proxy's): what DPoP proofs' htu must start with. Default: http://LISTEN-ADDRESS.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -558,6 +567,8 @@ fn serve_with(s: ServeCli) -> CliResult {
         hashing: serve::hashing_limits(s.hashing_threads, s.hashing_queue),
         log_format: s.log_format,
         log_level: s.log_level,
+        dpop: s.dpop,
+        public_url: s.public_url,
     })
 }
 

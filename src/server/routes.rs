@@ -13,7 +13,8 @@ use super::client_address::client_address;
 use super::error::{no_store_json, ApiError};
 use super::hashing_pool::PoolError;
 use super::AuthState;
-use crate::http::{clear_site_data, Authenticated};
+use crate::dpop::VerifiedProof;
+use crate::http::{clear_site_data, has_proof, Authenticated, DpopMode};
 use crate::session::SessionError;
 use crate::session::TokenPair;
 
@@ -42,6 +43,25 @@ fn token_response(state: &AuthState, pair: &TokenPair) -> Result<Response, ApiEr
     Ok(response)
 }
 
+/// The token endpoint's DPoP proof (RFC 9449 §5), checked and remembered: `None` when
+/// DPoP is off, or optional and the request has no proof.
+async fn token_endpoint_proof(
+    state: &AuthState,
+    parts: &axum::http::request::Parts,
+) -> Result<Option<VerifiedProof>, ApiError> {
+    let Some(dpop) = &state.dpop else {
+        return Ok(None);
+    };
+    if dpop.mode() == DpopMode::Optional && !has_proof(&parts.headers) {
+        return Ok(None);
+    }
+    let checked = dpop
+        .check(&parts.headers, &parts.method, parts.uri.path(), None)
+        .map_err(ApiError::Dpop)?;
+    let proof = checked.check_replay().await.map_err(ApiError::Dpop)?;
+    Ok(Some(proof))
+}
+
 /// The client's address: the TCP peer, or behind a trusted proxy the address it reports.
 fn client_ip(state: &AuthState, parts: &axum::http::request::Parts) -> IpAddr {
     let peer = parts
@@ -57,6 +77,9 @@ pub(crate) async fn login(
     request: Request,
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
+    // The proof first: it is cheap, and a request without a good one never costs a
+    // password hash.
+    let proof = token_endpoint_proof(&state, &parts).await?;
     let ip = client_ip(&state, &parts);
     let object = body::json_object(&parts.headers, body, false)
         .await?
@@ -95,7 +118,10 @@ pub(crate) async fn login(
     // which wins where both name a claim.
     let mut claims = state.credentials.claims(&subject);
     claims.extend((state.claims_for)(&subject));
-    let pair = state.sessions.login(&subject, claims).await?;
+    let pair = state
+        .sessions
+        .login_with(&subject, claims, proof.as_ref())
+        .await?;
     token_response(&state, &pair)
 }
 
@@ -105,6 +131,7 @@ pub(crate) async fn refresh(
     request: Request,
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
+    let proof = token_endpoint_proof(&state, &parts).await?;
     let object = body::json_object(&parts.headers, body, state.cookies.is_some()).await?;
     let from_body = match &object {
         Some(object) => match object.get("refresh_token") {
@@ -132,7 +159,7 @@ pub(crate) async fn refresh(
         }
         (None, None) => return Err(ApiError::InvalidRequest("\"refresh_token\" is required")),
     };
-    let pair = state.sessions.refresh(&token).await?;
+    let pair = state.sessions.refresh_with(&token, proof.as_ref()).await?;
     token_response(&state, &pair)
 }
 
