@@ -139,8 +139,8 @@ pub use session::{SessionConfig, SessionManager, SessionSetupError, TokenPair, R
 #[cfg(feature = "axum")]
 pub use http::{
     clear_site_data, AuthLayer, AuthRejection, AuthResponseFuture, AuthService, Authenticated,
-    BearerCredentials, CookieError, DefaultOnRejection, DpopConfig, DpopMode, MalformedCredentials, OnRejection, Scopes,
-    SecureCookie, REALM,
+    BearerCredentials, CookieError, DefaultOnRejection, DpopConfig, DpopMode, MalformedCredentials,
+    OnRejection, Scopes, SecureCookie, REALM,
 };
 
 // The auth server's building blocks (feature `server`).

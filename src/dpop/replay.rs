@@ -42,4 +42,3 @@ pub async fn check_replay(
         Err(why) => Err(DpopError::ReplayCache(why)),
     }
 }
-

@@ -12,10 +12,10 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::revocation::{MemoryReplayCache, ReplayCache, ReplayCacheError, ReplayKey};
 use crate::clock::UnixTime;
 use crate::crypto::Algorithm;
 use crate::error::{KeyRejected, Malformed, TooLarge};
+use crate::revocation::{MemoryReplayCache, ReplayCache, ReplayCacheError, ReplayKey};
 use crate::{AlgorithmSet, SigningKey};
 
 const NOW: UnixTime = 1_700_000_000;

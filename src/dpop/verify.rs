@@ -8,13 +8,13 @@ use serde_json::{Map, Value};
 
 use super::binding::access_token_hash;
 use super::error::{DpopClaim, DpopError};
-use crate::revocation::ReplayKey;
 use super::uri;
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::crypto::{digest, Algorithm, AlgorithmSet};
 use crate::error::{ConfigError, KeyRejected, Malformed, TooLarge, VerifyError};
 use crate::json;
 use crate::keys::jwk::check_public_only;
+use crate::revocation::ReplayKey;
 use crate::token::{HeaderAlg, MAX_SAFE_INTEGER};
 use crate::{UntrustedToken, VerifyingKey, MAX_LEEWAY, MAX_TOKEN_BYTES};
 

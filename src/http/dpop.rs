@@ -231,10 +231,24 @@ mod tests {
 
     #[test]
     fn origins_are_scheme_and_authority_only() {
-        assert_eq!(origin("https://a.example").as_deref(), Ok("https://a.example"));
-        assert_eq!(origin("http://127.0.0.1:8080/").as_deref(), Ok("http://127.0.0.1:8080"));
+        assert_eq!(
+            origin("https://a.example").as_deref(),
+            Ok("https://a.example")
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:8080/").as_deref(),
+            Ok("http://127.0.0.1:8080")
+        );
         assert_eq!(origin("http://[::1]:80").as_deref(), Ok("http://[::1]:80"));
-        for bad in ["", "a.example", "ftp://a", "https://", "https://a/b", "https://a?x", "https://u@a"] {
+        for bad in [
+            "",
+            "a.example",
+            "ftp://a",
+            "https://",
+            "https://a/b",
+            "https://a?x",
+            "https://u@a",
+        ] {
             assert_eq!(origin(bad), Err(ConfigError::InvalidPublicOrigin), "{bad}");
         }
     }
@@ -243,14 +257,20 @@ mod tests {
     fn the_dpop_scheme_is_parsed_like_bearer() {
         let mut headers = HeaderMap::new();
         headers.insert("authorization", HeaderValue::from_static("DPoP abc.def"));
-        assert_eq!(DpopCredentials::from_headers(&headers), DpopCredentials::Dpop("abc.def"));
+        assert_eq!(
+            DpopCredentials::from_headers(&headers),
+            DpopCredentials::Dpop("abc.def")
+        );
         headers.insert("authorization", HeaderValue::from_static("dpop a b"));
         assert_eq!(
             DpopCredentials::from_headers(&headers),
             DpopCredentials::Malformed(MalformedCredentials::TrailingData)
         );
         headers.insert("authorization", HeaderValue::from_static("Bearer abc"));
-        assert_eq!(DpopCredentials::from_headers(&headers), DpopCredentials::Other);
+        assert_eq!(
+            DpopCredentials::from_headers(&headers),
+            DpopCredentials::Other
+        );
     }
 
     #[test]

@@ -20,11 +20,11 @@ mod service;
 
 pub use bearer::{BearerCredentials, MalformedCredentials};
 pub use cookies::{clear_site_data, CookieError, SecureCookie};
-pub use dpop::{DpopConfig, DpopMode};
-pub(crate) use dpop::has_proof;
 /// For the `bearer_header` and `cookie_header` fuzz targets.
 #[cfg(feature = "fuzzing")]
 pub(crate) use credentials::find_token;
+pub(crate) use dpop::has_proof;
+pub use dpop::{DpopConfig, DpopMode};
 pub use extract::Authenticated;
 pub use future::AuthResponseFuture;
 pub use layer::AuthLayer;

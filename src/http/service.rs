@@ -85,7 +85,9 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let (mut parts, body) = request.into_parts();
         match self.config.verify_request(&mut parts) {
-            Ok(None) => AuthResponseFuture::inner(self.inner.call(Request::from_parts(parts, body))),
+            Ok(None) => {
+                AuthResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
+            }
             Ok(Some(proof)) => {
                 // The service that was polled ready goes with the request; its clone
                 // stays for the next `poll_ready`.

@@ -32,10 +32,10 @@ pub use memory::MemoryStore;
 pub use mirror::StalePolicy;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
+pub use replay::{MemoryReplayCache, ReplayCache, ReplayCacheError, ReplayFuture, ReplayKey};
 /// For the fuzz targets, which drive store futures without an async runtime.
 #[cfg(feature = "fuzzing")]
 pub(crate) use reply::block_on;
-pub use replay::{MemoryReplayCache, ReplayCache, ReplayCacheError, ReplayFuture, ReplayKey};
 pub use store::{
     ConsumeOutcome, ConsumeRequest, EndReason, GraceRecord, IssuedPair, PruneReport, SessionRecord,
     SessionStore, StoreError, StoreFuture, StoreReadiness,

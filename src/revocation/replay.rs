@@ -188,4 +188,3 @@ pub enum ReplayCacheError {
     /// A shared cache (Redis, PostgreSQL) did not answer; the proof is refused.
     Unavailable(String),
 }
-

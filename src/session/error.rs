@@ -48,9 +48,9 @@ impl fmt::Display for InvalidGrant {
             Self::DpopProofRequired => f.write_str(
                 "the refresh token is bound to a DPoP key; the refresh needs a proof by that key",
             ),
-            Self::DpopKeyMismatch => f.write_str(
-                "the refresh token is bound to another DPoP key than the proof's",
-            ),
+            Self::DpopKeyMismatch => {
+                f.write_str("the refresh token is bound to another DPoP key than the proof's")
+            }
         }
     }
 }

@@ -222,7 +222,9 @@ fn postgres_nodes_starting_together_migrate_the_schema_once() {
     });
     assert_eq!(stores.len(), 6);
     assert_eq!(
-        db.query("SELECT string_agg(version::text, ',' ORDER BY version) FROM gatepass.schema_version"),
+        db.query(
+            "SELECT string_agg(version::text, ',' ORDER BY version) FROM gatepass.schema_version"
+        ),
         "1,2"
     );
     // They all work on the one schema.
@@ -632,4 +634,38 @@ fn postgres_measurements() {
         percentile(&from_ack, 50),
         percentile(&from_ack, 99),
     );
+}
+
+#[test]
+fn postgres_is_a_dpop_replay_cache_shared_by_two_nodes_and_pruned() {
+    use gatepass::{ReplayCache, ReplayKey};
+    let db = TestDatabase::create();
+    let rt = runtime();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let one = connect(&rt, &db.url(), options(&clock, "gatepass"));
+    let two = connect(&rt, &db.url(), options(&clock, "gatepass"));
+    let key = ReplayKey::new("thumbprint", "jti-1");
+    assert_eq!(rt.block_on(one.remember(key, NOW + 66, NOW)), Ok(true));
+    assert_eq!(rt.block_on(two.remember(key, NOW + 66, NOW + 1)), Ok(false));
+    assert_eq!(
+        rt.block_on(one.remember(key, NOW + 66, NOW + 65)),
+        Ok(false)
+    );
+    assert_eq!(
+        rt.block_on(two.remember(ReplayKey::new("thumbprint", "jti-2"), NOW + 66, NOW)),
+        Ok(true)
+    );
+    // Once its until has passed, the row is dead: the key may be remembered again.
+    assert_eq!(
+        rt.block_on(two.remember(key, NOW + 132, NOW + 66)),
+        Ok(true)
+    );
+    assert_eq!(
+        rt.block_on(one.remember(key, NOW + 132, NOW + 67)),
+        Ok(false)
+    );
+    assert_eq!(db.query("SELECT count(*) FROM gatepass.dpop_replay"), "2");
+    // The store's prune deletes the dead rows (jti-2's), not the live one.
+    rt.block_on(one.prune(NOW + 100)).unwrap();
+    assert_eq!(db.query("SELECT count(*) FROM gatepass.dpop_replay"), "1");
 }

@@ -147,8 +147,8 @@ fn assert_challenge(reply: &Reply, prefix: &str) {
 }
 
 #[test]
-fn a_python_client_logs_in_calls_the_api_and_refreshes_with_one_key_and_every_violation_is_refused(
-) {
+fn a_python_client_logs_in_calls_the_api_and_refreshes_with_one_key_and_every_violation_is_refused()
+{
     let deployment = Deployment::new();
     let server = deployment.serve(&["--dpop", "required"]);
 
@@ -158,7 +158,10 @@ fn a_python_client_logs_in_calls_the_api_and_refreshes_with_one_key_and_every_vi
     assert_eq!(flow["login"]["body"]["token_type"], "DPoP");
     assert_eq!(flow["me"]["status"], 200, "{flow}");
     assert_eq!(flow["me"]["body"]["sub"], "alice");
-    let jkt = flow["me"]["body"]["cnf"]["jkt"].as_str().unwrap().to_owned();
+    let jkt = flow["me"]["body"]["cnf"]["jkt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(jkt.len(), 43);
     assert_eq!(flow["refresh"]["status"], 200, "{flow}");
     assert_eq!(flow["refresh"]["body"]["token_type"], "DPoP");
@@ -226,20 +229,38 @@ fn a_python_client_logs_in_calls_the_api_and_refreshes_with_one_key_and_every_vi
     // No credentials: the DPoP challenge alone (DPoP is required here, RFC 9449 §7.1).
     let bare = server.get("/api/me", &[]);
     assert_eq!(bare.status, 401);
-    assert_eq!(bare.all("www-authenticate"), [r#"DPoP algs="EdDSA ES256 ES384""#]);
+    assert_eq!(
+        bare.all("www-authenticate"),
+        [r#"DPoP algs="EdDSA ES256 ES384""#]
+    );
 
     // The token endpoints: no proof, or a proof by another key for a bound refresh token.
     let refresh_url = url(&server, "/auth/refresh");
-    let no_proof = post_json(&server, "/auth/refresh", None, &json!({"refresh_token": refresh}));
+    let no_proof = post_json(
+        &server,
+        "/auth/refresh",
+        None,
+        &json!({"refresh_token": refresh}),
+    );
     assert_eq!(no_proof.status, 400);
     assert_eq!(no_proof.json()["error"], "invalid_dpop_proof");
     let by_b = deployment.proof(json!({"key": "b", "htm": "POST", "htu": refresh_url}));
-    let other = post_json(&server, "/auth/refresh", Some(&by_b), &json!({"refresh_token": refresh}));
+    let other = post_json(
+        &server,
+        "/auth/refresh",
+        Some(&by_b),
+        &json!({"refresh_token": refresh}),
+    );
     assert_eq!(other.status, 400, "{}", other.text());
     assert_eq!(other.json()["error"], "invalid_grant");
     // Refused before it was consumed: the right key still refreshes.
     let by_a = deployment.proof(json!({"key": "a", "htm": "POST", "htu": refresh_url}));
-    let ok = post_json(&server, "/auth/refresh", Some(&by_a), &json!({"refresh_token": refresh}));
+    let ok = post_json(
+        &server,
+        "/auth/refresh",
+        Some(&by_a),
+        &json!({"refresh_token": refresh}),
+    );
     assert_eq!(ok.status, 200, "{}", ok.text());
     let login = post_json(&server, "/auth/login", None, &login_body());
     assert_eq!(login.status, 400);
@@ -248,9 +269,14 @@ fn a_python_client_logs_in_calls_the_api_and_refreshes_with_one_key_and_every_vi
     // another origin is refused (the Redis test below shows htu follows --public-url,
     // not the Host header).
     let login_url = url(&server, "/auth/login");
-    let with_ath = deployment.proof(json!({"key": "a", "htm": "POST", "htu": login_url, "token": access}));
-    assert_eq!(post_json(&server, "/auth/login", Some(&with_ath), &login_body()).status, 400);
-    let elsewhere = deployment.proof(json!({"key": "a", "htm": "POST", "htu": "http://evil.example/auth/login"}));
+    let with_ath =
+        deployment.proof(json!({"key": "a", "htm": "POST", "htu": login_url, "token": access}));
+    assert_eq!(
+        post_json(&server, "/auth/login", Some(&with_ath), &login_body()).status,
+        400
+    );
+    let elsewhere = deployment
+        .proof(json!({"key": "a", "htm": "POST", "htu": "http://evil.example/auth/login"}));
     let reply = post_json(&server, "/auth/login", Some(&elsewhere), &login_body());
     assert_eq!(reply.status, 400);
     assert_eq!(reply.json()["error"], "invalid_dpop_proof");
@@ -269,22 +295,33 @@ fn optional_dpop_gives_bearer_tokens_without_a_proof_and_bound_ones_with() {
     assert_eq!(reply.status, 200);
     assert!(reply.json().get("cnf").is_none());
     // An unbound token sent as DPoP is refused, proof or not.
-    let proof = deployment.proof(json!({"key": "a", "htm": "GET", "htu": url(&server, "/api/me"), "token": token}));
-    assert_challenge(&me(&server, &format!("DPoP {token}"), Some(&proof)), BAD_TOKEN);
+    let proof = deployment
+        .proof(json!({"key": "a", "htm": "GET", "htu": url(&server, "/api/me"), "token": token}));
+    assert_challenge(
+        &me(&server, &format!("DPoP {token}"), Some(&proof)),
+        BAD_TOKEN,
+    );
 
-    let proof = deployment.proof(json!({"key": "a", "htm": "POST", "htu": url(&server, "/auth/login")}));
+    let proof =
+        deployment.proof(json!({"key": "a", "htm": "POST", "htu": url(&server, "/auth/login")}));
     let bound = post_json(&server, "/auth/login", Some(&proof), &login_body());
     assert_eq!(bound.status, 200, "{}", bound.text());
     assert_eq!(bound.json()["token_type"], "DPoP");
     let bound_token = bound.json()["access_token"].as_str().unwrap().to_owned();
-    assert_challenge(&me(&server, &format!("Bearer {bound_token}"), None), BAD_TOKEN);
+    assert_challenge(
+        &me(&server, &format!("Bearer {bound_token}"), None),
+        BAD_TOKEN,
+    );
 
     // No credentials: both challenges, Bearer being accepted too.
     let bare = server.get("/api/me", &[]);
     assert_eq!(bare.status, 401);
     assert_eq!(
         bare.all("www-authenticate"),
-        [r#"DPoP algs="EdDSA ES256 ES384""#, r#"Bearer realm="gatepass""#]
+        [
+            r#"DPoP algs="EdDSA ES256 ES384""#,
+            r#"Bearer realm="gatepass""#
+        ]
     );
 }
 
@@ -294,10 +331,18 @@ fn a_proof_replayed_to_a_second_node_sharing_redis_is_refused() {
     let redis = RedisServer::start(false);
     let store = redis.url();
     let origin = "http://gatepass.test";
-    let args = ["--dpop", "required", "--public-url", origin, "--store", &store];
+    let args = [
+        "--dpop",
+        "required",
+        "--public-url",
+        origin,
+        "--store",
+        &store,
+    ];
     let (one, two) = (deployment.serve(&args), deployment.serve(&args));
 
-    let login = deployment.proof(json!({"key": "a", "htm": "POST", "htu": format!("{origin}/auth/login")}));
+    let login =
+        deployment.proof(json!({"key": "a", "htm": "POST", "htu": format!("{origin}/auth/login")}));
     let reply = post_json(&one, "/auth/login", Some(&login), &login_body());
     assert_eq!(reply.status, 200, "{}", reply.text());
     // The login proof again, at the other node.
@@ -306,11 +351,15 @@ fn a_proof_replayed_to_a_second_node_sharing_redis_is_refused() {
     assert_eq!(again.json()["error"], "invalid_dpop_proof");
 
     let access = reply.json()["access_token"].as_str().unwrap().to_owned();
-    let proof = deployment.proof(json!({"key": "a", "htm": "GET", "htu": format!("{origin}/api/me"), "token": access}));
+    let proof = deployment.proof(
+        json!({"key": "a", "htm": "GET", "htu": format!("{origin}/api/me"), "token": access}),
+    );
     let dpop = format!("DPoP {access}");
     assert_eq!(me(&one, &dpop, Some(&proof)).status, 200);
     assert_challenge(&me(&two, &dpop, Some(&proof)), BAD_PROOF);
     // A fresh proof is fine on the second node.
-    let fresh = deployment.proof(json!({"key": "a", "htm": "GET", "htu": format!("{origin}/api/me"), "token": access}));
+    let fresh = deployment.proof(
+        json!({"key": "a", "htm": "GET", "htu": format!("{origin}/api/me"), "token": access}),
+    );
     assert_eq!(me(&two, &dpop, Some(&fresh)).status, 200);
 }

@@ -22,7 +22,7 @@ use crate::revocation::store::StoreError;
 const MIGRATIONS: &[(i32, &str)] = &[
     (
         1,
-    r#"
+        r#"
 CREATE TABLE {schema}.sessions (
     sid text PRIMARY KEY,
     sub text NOT NULL,

@@ -67,7 +67,9 @@ mod tests {
         let key = ReplayKey::new("thumbprint", "jti");
         let hex = hex(&key);
         assert_eq!(hex.len(), 64);
-        assert!(hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
         assert_eq!(until_ms(1_700_000_065), 1_700_000_065_000);
         assert_eq!(until_ms(u64::MAX), MAX_UNTIL_MS);
     }
