@@ -20,6 +20,7 @@ pub use error::{DpopClaim, DpopError, DpopErrorCode};
 pub use proof::{DpopKey, DpopProofBuilder};
 pub use replay::check_replay;
 /// For the `dpop_proof` fuzz target's normalisation properties.
+#[cfg(feature = "fuzzing")]
 pub(crate) use uri::normalize as normalize_uri;
 pub use verify::{
     single_proof, DpopVerifier, DpopVerifierBuilder, NonceCheck, VerifiedProof,

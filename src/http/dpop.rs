@@ -165,7 +165,8 @@ impl DpopConfig {
     }
 }
 
-/// Whether the request has any `DPoP` header field.
+/// Whether the request has any `DPoP` header field (the auth server's optional mode).
+#[cfg(feature = "server")]
 pub(crate) fn has_proof(headers: &HeaderMap) -> bool {
     headers.contains_key("dpop")
 }

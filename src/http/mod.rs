@@ -23,6 +23,7 @@ pub use cookies::{clear_site_data, CookieError, SecureCookie};
 /// For the `bearer_header` and `cookie_header` fuzz targets.
 #[cfg(feature = "fuzzing")]
 pub(crate) use credentials::find_token;
+#[cfg(feature = "server")]
 pub(crate) use dpop::has_proof;
 pub use dpop::{DpopConfig, DpopMode};
 pub use extract::Authenticated;
