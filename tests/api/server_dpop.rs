@@ -262,6 +262,27 @@ fn a_python_client_logs_in_calls_the_api_and_refreshes_with_one_key_and_every_vi
         &json!({"refresh_token": refresh}),
     );
     assert_eq!(ok.status, 200, "{}", ok.text());
+    // Logout takes the DPoP token and a proof for it too; then the session is over.
+    let latest = ok.json()["access_token"].as_str().unwrap().to_owned();
+    let logout_url = url(&server, "/auth/logout");
+    let logout_proof =
+        deployment.proof(json!({"key": "a", "htm": "POST", "htu": logout_url, "token": latest}));
+    let as_bearer = format!("Authorization: Bearer {latest}");
+    assert_challenge(
+        &server.request("POST", "/auth/logout", &[&as_bearer], b""),
+        BAD_TOKEN,
+    );
+    let (as_dpop, proof_header) = (
+        format!("Authorization: DPoP {latest}"),
+        format!("DPoP: {logout_proof}"),
+    );
+    let logout = server.request("POST", "/auth/logout", &[&as_dpop, &proof_header], b"");
+    assert_eq!(logout.status, 204, "{}", logout.text());
+    let after = deployment.proof(json!({"key": "a", "htm": "GET", "htu": me_url, "token": latest}));
+    assert_challenge(
+        &me(&server, &format!("DPoP {latest}"), Some(&after)),
+        BAD_TOKEN,
+    );
     let login = post_json(&server, "/auth/login", None, &login_body());
     assert_eq!(login.status, 400);
     assert_eq!(login.json()["error"], "invalid_dpop_proof");
