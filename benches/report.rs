@@ -124,6 +124,12 @@ fn rows() -> Vec<Row> {
             Info,
         ),
         row(
+            "DPoP proof check (ES256)",
+            "dpop/es256_proof",
+            Some(("ES256 full verify", "es256/gatepass")),
+            Info,
+        ),
+        row(
             "cache hit (EdDSA token)",
             "cache/hit",
             Some(("uncached EdDSA verify", "eddsa/gatepass")),

@@ -308,6 +308,34 @@ fn bench_cache(c: &mut Criterion) {
     group.finish();
 }
 
+/// RFC 9449 §4.3 on one ES256 proof: parse, `typ`/`alg`/`jwk` checks, the JWK import and
+/// its thumbprint, the signature, `htm`/`htu`/`iat`/`ath`. What a DPoP request costs on
+/// top of its token's verification (the replay check is a store's round trip, not timed).
+fn bench_dpop(c: &mut Criterion) {
+    let key = gatepass::DpopKey::generate(Algorithm::ES256).expect("key");
+    let now = 1_700_000_000;
+    let uri = "https://api.example.com/orders";
+    let token = "an-access-token-of-ordinary-length-0123456789";
+    let proof = key
+        .proof("GET", uri)
+        .access_token(token)
+        .make_at(now)
+        .expect("proof");
+    let verifier = gatepass::DpopVerifier::builder().build().expect("verifier");
+    verifier
+        .verify_at(&proof, "GET", uri, Some(token), now)
+        .expect("verifies");
+    let mut group = c.benchmark_group("dpop");
+    group.bench_function("es256_proof", |b| {
+        b.iter(|| {
+            verifier
+                .verify_at(black_box(&proof), "GET", uri, Some(token), now)
+                .expect("verifies")
+        })
+    });
+    group.finish();
+}
+
 fn bench_issue(c: &mut Criterion) {
     let case = Case::new(Algorithm::EdDSA);
     let custom = custom_claims();
@@ -431,6 +459,7 @@ fn main() {
     bench_verify_small(&mut c);
     bench_typical(&mut c);
     bench_cache(&mut c);
+    bench_dpop(&mut c);
     bench_issue(&mut c);
     let sizes: &[u64] = if smoke {
         &[1_000]

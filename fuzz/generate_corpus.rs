@@ -173,6 +173,7 @@ fn main() {
     journal_seeds(&mut out);
     refresh_rotation_seeds(&mut out);
     cache_control_seeds(&mut out);
+    dpop_proof_seeds(&mut out);
     println!("{} seed files written, {} kept", out.written, out.kept);
 }
 
@@ -1365,5 +1366,11 @@ fn cache_control_seeds(out: &mut Writer) {
         ("obs-text", "max-age=60, x=caf\u{e9}"),
     ] {
         out.write(T, name, value);
+    }
+}
+
+fn dpop_proof_seeds(out: &mut Writer) {
+    for (name, seed) in gatepass::internal::fuzzing::dpop_proof_seeds() {
+        out.write("dpop_proof", &name, seed);
     }
 }

@@ -462,6 +462,9 @@ pub enum ConfigError {
     AudienceConflict,
     /// A lifetime or limit of zero, or one that overflows the JSON-safe time range.
     InvalidDuration(&'static str),
+    /// A public origin (where clients reach a server, for DPoP's `htu`) that is not an
+    /// absolute `http`/`https` URL without path, query or fragment.
+    InvalidPublicOrigin,
     /// The system random number generator failed (drawing a cache key).
     Randomness,
 }
@@ -480,6 +483,9 @@ impl fmt::Display for ConfigError {
                 "an expected audience and skipping the audience check exclude each other",
             ),
             Self::InvalidDuration(what) => write!(f, "invalid {what}"),
+            Self::InvalidPublicOrigin => f.write_str(
+                "the public origin must be an absolute http(s) URL without path, query or fragment (https://api.example.com)",
+            ),
             Self::Randomness => f.write_str("the system random number generator failed"),
         }
     }

@@ -53,6 +53,7 @@
 mod cache;
 mod clock;
 mod crypto;
+mod dpop;
 mod error;
 mod events;
 mod fs;
@@ -103,6 +104,16 @@ pub use token::{
     MAX_LEEWAY, MAX_TOKEN_BYTES,
 };
 
+// DPoP (RFC 9449): proof verification, replay protection, token binding, and the
+// client's proof maker.
+pub use dpop::{
+    access_token_hash, check_replay, confirmation_claim, confirmation_jkt, single_proof, DpopClaim,
+    DpopError, DpopErrorCode, DpopKey, DpopProofBuilder, DpopVerifier, DpopVerifierBuilder,
+    NonceCheck, VerifiedProof, DEFAULT_DPOP_LEEWAY, DEFAULT_DPOP_WINDOW, MAX_JTI_BYTES,
+};
+// The caches that refuse a replayed DPoP proof (the shared stores implement it too).
+pub use revocation::{MemoryReplayCache, ReplayCache, ReplayCacheError, ReplayFuture, ReplayKey};
+
 // Revocation: the store trait, its memory and file implementations, and the view
 // verifiers read.
 pub use revocation::{
@@ -122,7 +133,8 @@ pub use revocation::{PostgresOptions, PostgresStore};
 
 // Sessions: login, rotation, reuse detection, timeouts, logout.
 pub use session::{
-    SessionConfig, SessionInfo, SessionManager, SessionSetupError, TokenPair, REVOCATION_MARGIN,
+    RequestContext, SessionConfig, SessionInfo, SessionManager, SessionSetupError, TokenPair,
+    REVOCATION_MARGIN,
 };
 
 // HTTP (feature `axum`): the bearer layer and extractor for axum/tower APIs, RFC 6750
@@ -130,8 +142,8 @@ pub use session::{
 #[cfg(feature = "axum")]
 pub use http::{
     clear_site_data, AuthLayer, AuthRejection, AuthResponseFuture, AuthService, Authenticated,
-    BearerCredentials, CookieError, DefaultOnRejection, MalformedCredentials, OnRejection, Scopes,
-    SecureCookie, REALM,
+    BearerCredentials, CookieError, DefaultOnRejection, DpopConfig, DpopMode, MalformedCredentials,
+    OnRejection, Scopes, SecureCookie, REALM,
 };
 
 // The auth server's building blocks (feature `server`).

@@ -65,6 +65,9 @@ mod server;
 #[cfg(all(feature = "server", feature = "redis"))]
 #[path = "api/server_config.rs"]
 mod server_config;
+#[cfg(all(feature = "server", feature = "redis"))]
+#[path = "api/server_dpop.rs"]
+mod server_dpop;
 #[cfg(feature = "server")]
 #[path = "api/server_grace.rs"]
 mod server_grace;

@@ -11,9 +11,10 @@ use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 use gatepass::{
-    Algorithm, AuthServer, Clock as _, CookieMode, FileStore, GenerateOptions, Keyset, Maintenance,
-    MemoryStore, Metrics, PublishedJwks, RotationPolicy, SessionConfig, SessionManager,
-    SessionStore, SystemClock, UserDirectory, UsersFile,
+    Algorithm, AuthServer, Clock as _, CookieMode, DpopConfig, DpopMode, FileStore,
+    GenerateOptions, Keyset, Maintenance, MemoryReplayCache, MemoryStore, Metrics, PublishedJwks,
+    ReplayCache, RotationPolicy, SessionConfig, SessionManager, SessionStore, SystemClock,
+    UserDirectory, UsersFile,
 };
 
 use super::config;
@@ -128,6 +129,24 @@ pub(crate) struct ServeArgs {
     /// --listen); port 0: any free port.
     #[arg(long, value_name = "ADDR")]
     metrics_listen: Option<SocketAddr>,
+    /// DPoP (RFC 9449) sender-constrained tokens: `required` (login and refresh need a
+    /// DPoP proof and issue tokens bound to its key; protected routes take only
+    /// `Authorization: DPoP`) or `optional` (without a proof, plain Bearer tokens).
+    #[arg(long, value_name = "MODE")]
+    dpop: Option<DpopArg>,
+    /// The URL clients reach this server at, scheme://host[:port] (behind a proxy: the
+    /// proxy's): what DPoP proofs' htu must start with. Default: http://LISTEN-ADDRESS.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+}
+
+/// `--dpop`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DpopArg {
+    /// Login and refresh need a proof; only DPoP-bound tokens are accepted.
+    Required,
+    /// Without a proof, plain Bearer tokens.
+    Optional,
 }
 
 impl ServeArgs {
@@ -198,14 +217,26 @@ fn random_password() -> Result<String, Failure> {
     ))
 }
 
-async fn open_store(url: &str) -> Result<Arc<dyn SessionStore>, Failure> {
+/// The most DPoP proofs a single node remembers at once (each is held for about two
+/// minutes): far above what one node verifies, and a bound on its memory.
+const REPLAY_CAPACITY: usize = 1_000_000;
+
+/// The session store, and the DPoP replay cache that goes with it: the store itself when
+/// it is shared (so a proof replayed to another node is refused), else this process's.
+type Stores = (Arc<dyn SessionStore>, Arc<dyn ReplayCache>);
+
+fn local_replay() -> Arc<dyn ReplayCache> {
+    Arc::new(MemoryReplayCache::new(REPLAY_CAPACITY))
+}
+
+async fn open_store(url: &str) -> Result<Stores, Failure> {
     if url == "memory" {
-        return Ok(Arc::new(MemoryStore::new()));
+        return Ok((Arc::new(MemoryStore::new()), local_replay()));
     }
     if let Some(path) = url.strip_prefix("file:") {
         let store =
             FileStore::open(path).map_err(|e| Failure::usage(format!("--store {url}: {e}")))?;
-        return Ok(Arc::new(store));
+        return Ok((Arc::new(store), local_replay()));
     }
     if url.starts_with("redis://") || url.starts_with("rediss://") {
         // Writes fail closed when Redis is unreachable; verification answers from the local
@@ -213,14 +244,16 @@ async fn open_store(url: &str) -> Result<Arc<dyn SessionStore>, Failure> {
         let store = gatepass::RedisStore::connect(url, gatepass::RedisOptions::default())
             .await
             .map_err(|e| Failure::usage(format!("--store: {e}")))?;
-        return Ok(Arc::new(store));
+        let store = Arc::new(store);
+        return Ok((store.clone(), store));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         // As Redis: writes fail closed, verification reads the local mirror.
         let store = gatepass::PostgresStore::connect(url, gatepass::PostgresOptions::default())
             .await
             .map_err(|e| Failure::usage(format!("--store: {e}")))?;
-        return Ok(Arc::new(store));
+        let store = Arc::new(store);
+        return Ok((store.clone(), store));
     }
     Err(Failure::usage(format!(
         "--store {:?}: expected memory, file:PATH, redis://HOST:PORT or postgres://USER@HOST:PORT/DB",
@@ -369,7 +402,13 @@ async fn run_server(args: ServeArgs) -> CliResult {
         users,
         demo_password,
     } = identity(&args)?;
-    let store = open_store(&args.store).await?;
+    let (store, replay) = open_store(&args.store).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| Failure::usage(format!("cannot listen on {}: {e}", args.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Failure::usage(e.to_string()))?;
     let config = SessionConfig::default()
         .issuer(&args.iss)
         .audience(&args.aud)
@@ -400,6 +439,20 @@ async fn run_server(args: ServeArgs) -> CliResult {
         }
         router = router.cookie_mode(mode);
     }
+    if let Some(mode) = args.dpop {
+        let mode = match mode {
+            DpopArg::Required => DpopMode::Required,
+            DpopArg::Optional => DpopMode::Optional,
+        };
+        // Never the Host header: a client could name any host in it.
+        let public_url = args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let dpop = DpopConfig::new(mode, &public_url, replay)
+            .map_err(|e| Failure::usage(format!("--public-url {public_url:?}: {e}")))?;
+        router = router.dpop(dpop);
+    }
     let limits = args.limits();
     let (mut app, handle) = router.into_server_router();
     // On the main listener only when no listener of its own is asked for: that one is for
@@ -417,12 +470,6 @@ async fn run_server(args: ServeArgs) -> CliResult {
         None => None,
     };
 
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| Failure::usage(format!("cannot listen on {}: {e}", args.listen)))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| Failure::usage(e.to_string()))?;
     if !sessions.can_sign() {
         tracing::error!(
             event = "no_signing_key",
@@ -454,6 +501,7 @@ async fn run_server(args: ServeArgs) -> CliResult {
     }
     print_json(&serde_json::Value::Object(announce), false)?;
     tracing::info!(event = "listening", %addr, store = %store_kind(&args.store), cookies = args.cookies,
+        dpop = args.dpop.map_or("off", |mode| match mode { DpopArg::Required => "required", DpopArg::Optional => "optional" }),
         max_connections = limits.max_connections);
     if let Some(password) = demo_password {
         // Printed once, on purpose: the demo user's password exists nowhere else.

@@ -9,6 +9,15 @@ pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
     out
 }
 
+/// Whether `a` and `b` are equal, in time that does not depend on where they differ:
+/// both are MACed under a fixed key and ring compares the tags in constant time
+/// (`ring::hmac::verify`), so the comparison leaks nothing about a secret's prefix.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"gatepass constant-time equality");
+    let tag = ring::hmac::sign(&key, a);
+    ring::hmac::verify(&key, b, tag.as_ref()).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -18,6 +27,14 @@ mod tests {
         let expected = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
         let got: String = sha256(b"abc").iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn constant_time_eq_is_equality() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(constant_time_eq(b"", b""));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
     }
 }
 

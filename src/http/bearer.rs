@@ -135,28 +135,35 @@ impl<'a> BearerCredentials<'a> {
 
     /// Parse one `Authorization` field value.
     pub fn parse(value: &'a [u8]) -> Self {
-        // auth-scheme = token: the longest run of tchars.
-        let scheme_len = value.iter().take_while(|&&b| is_tchar(b)).count();
-        let (scheme, rest) = value.split_at(scheme_len);
-        if !scheme.eq_ignore_ascii_case(b"bearer") {
-            return Self::OtherScheme;
-        }
-        let token = match rest {
-            [] => return Self::Malformed(MalformedCredentials::MissingToken),
-            [b' ', ..] => skip_spaces(rest),
-            _ => return Self::Malformed(MalformedCredentials::BadSeparator),
-        };
-        if token.is_empty() {
-            return Self::Malformed(MalformedCredentials::MissingToken);
-        }
-        match check_b64token(token) {
-            Err(reason) => Self::Malformed(reason),
-            // Every byte was checked to be ASCII, so this conversion cannot fail.
-            Ok(()) => match std::str::from_utf8(token) {
-                Ok(token) => Self::Token(token),
-                Err(_) => Self::Malformed(MalformedCredentials::InvalidCharacter),
-            },
-        }
+        parse_scheme(value, b"bearer")
+    }
+}
+
+/// Parse one `Authorization` field value as credentials of `expected` (lowercase): the
+/// same strict grammar serves `Bearer` (RFC 6750 §2.1) and `DPoP` (RFC 9449 §7.1, whose
+/// token68 has the same characters), so one parser decides what is malformed.
+pub(crate) fn parse_scheme<'a>(value: &'a [u8], expected: &[u8]) -> BearerCredentials<'a> {
+    // auth-scheme = token: the longest run of tchars.
+    let scheme_len = value.iter().take_while(|&&b| is_tchar(b)).count();
+    let (scheme, rest) = value.split_at(scheme_len);
+    if !scheme.eq_ignore_ascii_case(expected) {
+        return BearerCredentials::OtherScheme;
+    }
+    let token = match rest {
+        [] => return BearerCredentials::Malformed(MalformedCredentials::MissingToken),
+        [b' ', ..] => skip_spaces(rest),
+        _ => return BearerCredentials::Malformed(MalformedCredentials::BadSeparator),
+    };
+    if token.is_empty() {
+        return BearerCredentials::Malformed(MalformedCredentials::MissingToken);
+    }
+    match check_b64token(token) {
+        Err(reason) => BearerCredentials::Malformed(reason),
+        // Every byte was checked to be ASCII, so this conversion cannot fail.
+        Ok(()) => match std::str::from_utf8(token) {
+            Ok(token) => BearerCredentials::Token(token),
+            Err(_) => BearerCredentials::Malformed(MalformedCredentials::InvalidCharacter),
+        },
     }
 }
 

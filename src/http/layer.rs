@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tower::Layer;
 
 use super::cookies::SecureCookie;
+use super::dpop::DpopConfig;
 use super::on_rejection::{DefaultOnRejection, OnRejection};
 use super::request::{Config, TokenSource};
 use super::scope;
@@ -93,6 +94,7 @@ impl AuthLayer {
                 scope: None,
                 on_rejection: DefaultOnRejection,
                 claims: PhantomData,
+                dpop: None,
             },
         }
     }
@@ -163,6 +165,7 @@ impl<C, F> AuthLayer<C, F> {
             scope,
             on_rejection: _,
             claims,
+            dpop,
         } = self.config;
         AuthLayer {
             config: Config {
@@ -171,8 +174,41 @@ impl<C, F> AuthLayer<C, F> {
                 scope,
                 on_rejection,
                 claims,
+                dpop,
             },
         }
+    }
+
+    /// Accept DPoP-bound tokens (RFC 9449 §7): `Authorization: DPoP <token>` with one
+    /// `DPoP` proof whose `htm` is the request's method, whose `htu` is
+    /// `dpop`'s public origin plus the request's path, whose `ath` is the token's hash,
+    /// whose `iat` is within the verifier's window, whose `jti` the replay cache has not
+    /// seen, and whose key is the token's `cnf.jkt`. A token bound to a key is refused as
+    /// Bearer; with [`DpopMode::Required`](crate::DpopMode::Required) every Bearer token
+    /// is. Refusals answer with the `DPoP` challenge ([`AuthRejection::Dpop`] and its
+    /// siblings).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use axum::{routing::get, Router};
+    /// use gatepass::*;
+    ///
+    /// # let verifier = Verifier::builder(VerificationKeys::default(), "i", "a").build()?;
+    /// let dpop = DpopConfig::new(
+    ///     DpopMode::Required,
+    ///     "https://api.example.com",
+    ///     Arc::new(MemoryReplayCache::new(100_000)),
+    /// )?;
+    /// let app: Router = Router::new()
+    ///     .route("/orders", get(|auth: Authenticated| async move { auth.claims().sub.clone() }))
+    ///     .layer(AuthLayer::new(verifier).dpop(dpop));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// [`AuthRejection::Dpop`]: crate::AuthRejection::Dpop
+    pub fn dpop(mut self, dpop: DpopConfig) -> Self {
+        self.config.dpop = Some(dpop);
+        self
     }
 
     /// The verifier this layer uses.

@@ -1,6 +1,6 @@
 //! HTTP adapter (feature `axum`): bearer-token verification for axum/tower APIs (the
 //! layer, its service and future, the extractors, RFC 6750 rejections) and the cookie
-//! helpers. The auth server built on it is the `server` module. An adapter only: it finds the token, hands it to the [`Verifier`]
+//! helpers, and DPoP (RFC 9449) proofs on top of either. The auth server built on it is the `server` module. An adapter only: it finds the token, hands it to the [`Verifier`]
 //! (which holds every token rule), and turns the outcome into RFC 6750 responses.
 //!
 //! [`Verifier`]: crate::Verifier
@@ -8,6 +8,7 @@
 mod bearer;
 mod cookies;
 mod credentials;
+mod dpop;
 mod extract;
 mod future;
 mod layer;
@@ -22,6 +23,9 @@ pub use cookies::{clear_site_data, CookieError, SecureCookie};
 /// For the `bearer_header` and `cookie_header` fuzz targets.
 #[cfg(feature = "fuzzing")]
 pub(crate) use credentials::find_token;
+#[cfg(feature = "server")]
+pub(crate) use dpop::has_proof;
+pub use dpop::{DpopConfig, DpopMode};
 pub use extract::Authenticated;
 pub use future::AuthResponseFuture;
 pub use layer::AuthLayer;

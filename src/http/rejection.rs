@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::bearer::MalformedCredentials;
+use crate::dpop::{DpopError, DpopErrorCode};
 use crate::error::VerifyError;
 
 /// The `realm` of every `Bearer` challenge gatepass writes (docs/REFERENCE.md §2).
@@ -18,6 +19,10 @@ pub const REALM: &str = "gatepass";
 
 /// The challenge for a request without Bearer credentials: no `error` attribute (RFC 6750 §3.1).
 const BARE_CHALLENGE: &str = "Bearer realm=\"gatepass\"";
+
+/// The `DPoP` challenge (RFC 9449 §7.1), naming the algorithms a proof may use: those
+/// of the default [`DpopVerifier`](crate::DpopVerifier).
+const DPOP_CHALLENGE: &str = "DPoP algs=\"EdDSA ES256 ES384\"";
 
 /// Why a request was refused, as the [`AuthLayer`](crate::AuthLayer) and the
 /// [`Authenticated`](crate::Authenticated) extractor report it.
@@ -35,6 +40,10 @@ const BARE_CHALLENGE: &str = "Bearer realm=\"gatepass\"";
 /// | [`KeysUnavailable`](Self::KeysUnavailable) | 503 | none / `temporarily_unavailable` |
 /// | [`RevocationsUnavailable`](Self::RevocationsUnavailable) | 503 | none / `temporarily_unavailable` |
 /// | [`MissingVerifier`](Self::MissingVerifier) | 500 | none / `server_error` |
+/// | [`Dpop`](Self::Dpop) | 401 (503 when the replay cache cannot answer) | `DPoP algs="…", error="invalid_dpop_proof"` (or `use_dpop_nonce`; `invalid_token` for a token not bound to the proof's key) |
+/// | [`DpopInvalidToken`](Self::DpopInvalidToken) | 401 | `DPoP algs="…", error="invalid_token"` |
+/// | [`BearerNotAccepted`](Self::BearerNotAccepted) | 401 | `DPoP algs="…", error="invalid_token"` |
+/// | [`MissingDpopCredentials`](Self::MissingDpopCredentials) | 401 | `DPoP algs="…"` (and `Bearer realm="gatepass"` when Bearer is accepted) / `missing_credentials` |
 ///
 /// The `error_description` comes from the [`VerifyError`]'s kind and message (never from
 /// the token), reduced to the characters RFC 6750 allows in the header: `"` becomes `'`,
@@ -79,6 +88,25 @@ pub enum AuthRejection {
     /// (A layer built with `with_claims::<T>()` serves `Authenticated<T>` only; one built
     /// with `AuthLayer::new` serves every claims type.)
     MissingVerifier,
+    /// With DPoP configured: the `DPoP` proof was refused (missing, malformed, for another
+    /// method or URI, stale, replayed, without `ath`, ...), or the token is not bound to
+    /// the proof's key. [`DpopError::error_code`] gives the challenge's `error`.
+    Dpop(DpopError),
+    /// With DPoP configured: under `Authorization: DPoP`, the access token did not verify.
+    DpopInvalidToken(VerifyError),
+    /// With DPoP configured: Bearer credentials where they are not accepted — a token
+    /// bound to a key (`bound`: it carries `cnf.jkt`, RFC 9449 §7.2), or any token when
+    /// DPoP is required.
+    BearerNotAccepted {
+        /// Whether the token carried a `cnf.jkt` binding.
+        bound: bool,
+    },
+    /// With DPoP configured: no credentials. The answer carries the `DPoP` challenge, and
+    /// also the `Bearer` one when Bearer tokens are accepted (RFC 9449 §7.1).
+    MissingDpopCredentials {
+        /// Whether Bearer tokens are accepted too (DPoP optional).
+        bearer_accepted: bool,
+    },
 }
 
 impl AuthRejection {
@@ -99,7 +127,14 @@ impl AuthRejection {
             | Self::RevocationsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             Self::InsufficientScope { .. } => StatusCode::FORBIDDEN,
-            Self::MissingVerifier => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::MissingVerifier | Self::Dpop(DpopError::InvalidRequestUri) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            Self::Dpop(DpopError::ReplayCache(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Dpop(_)
+            | Self::DpopInvalidToken(_)
+            | Self::BearerNotAccepted { .. }
+            | Self::MissingDpopCredentials { .. } => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -118,7 +153,13 @@ impl AuthRejection {
             ) => None,
             Self::InvalidToken(_) => Some("invalid_token"),
             Self::InsufficientScope { .. } => Some("insufficient_scope"),
+            Self::Dpop(DpopError::ReplayCache(_) | DpopError::InvalidRequestUri) => None,
+            Self::Dpop(err) => Some(err.error_code().as_str()),
+            Self::DpopInvalidToken(_) | Self::BearerNotAccepted { .. } => {
+                Some(DpopErrorCode::InvalidToken.as_str())
+            }
             Self::MissingCredentials
+            | Self::MissingDpopCredentials { .. }
             | Self::KeysUnavailable
             | Self::RevocationsUnavailable
             | Self::MissingVerifier => None,
@@ -142,7 +183,23 @@ impl AuthRejection {
             Self::KeysUnavailable => "keys_unavailable",
             Self::RevocationsUnavailable => "revocations_unavailable",
             Self::MissingVerifier => "missing_verifier",
+            Self::Dpop(err) => err.kind(),
+            Self::DpopInvalidToken(err) => err.kind(),
+            Self::BearerNotAccepted { bound: true } => "bound_token_as_bearer",
+            Self::BearerNotAccepted { bound: false } => "dpop_required",
+            Self::MissingDpopCredentials { .. } => "missing_credentials",
         }
+    }
+
+    /// Whether the challenge is RFC 9449's `DPoP` scheme rather than `Bearer`.
+    fn is_dpop(&self) -> bool {
+        matches!(
+            self,
+            Self::Dpop(_)
+                | Self::DpopInvalidToken(_)
+                | Self::BearerNotAccepted { .. }
+                | Self::MissingDpopCredentials { .. }
+        )
     }
 
     /// The `error_description` (also the JSON body's), before it is reduced to the
@@ -157,12 +214,18 @@ impl AuthRejection {
     /// ```
     pub fn description(&self) -> String {
         match self {
-            Self::InvalidToken(err) => format!("{}: {err}", err.kind()),
+            Self::InvalidToken(err) | Self::DpopInvalidToken(err) => {
+                format!("{}: {err}", err.kind())
+            }
+            Self::Dpop(err) => format!("{}: {err}", err.kind()),
             other => other.to_string(),
         }
     }
 
     /// The `WWW-Authenticate` challenge, or `None` for the server-side failures (5xx).
+    /// DPoP rejections answer with the `DPoP` scheme (RFC 9449 §7.1); for
+    /// [`MissingDpopCredentials`](Self::MissingDpopCredentials) with Bearer accepted, the
+    /// response carries the `Bearer` challenge as a second `WWW-Authenticate` field.
     ///
     /// ```
     /// use gatepass::AuthRejection;
@@ -176,11 +239,16 @@ impl AuthRejection {
         if self.status().is_server_error() {
             return None;
         }
+        let bare = if self.is_dpop() {
+            DPOP_CHALLENGE
+        } else {
+            BARE_CHALLENGE
+        };
         let Some(code) = self.error_code() else {
-            return Some(HeaderValue::from_static(BARE_CHALLENGE));
+            return Some(HeaderValue::from_static(bare));
         };
         let mut challenge = String::with_capacity(160);
-        challenge.push_str(BARE_CHALLENGE);
+        challenge.push_str(bare);
         push_attribute(&mut challenge, "error", code);
         push_attribute(&mut challenge, "error_description", &self.description());
         if let Self::InsufficientScope { required } = self {
@@ -188,16 +256,13 @@ impl AuthRejection {
         }
         // Every byte is printable ASCII after `push_attribute`, so this cannot fail; should it
         // ever, the bare challenge is still a correct (if less helpful) answer.
-        Some(
-            HeaderValue::try_from(challenge)
-                .unwrap_or_else(|_| HeaderValue::from_static(BARE_CHALLENGE)),
-        )
+        Some(HeaderValue::try_from(challenge).unwrap_or_else(|_| HeaderValue::from_static(bare)))
     }
 
     /// The `error` member of the JSON body.
     fn body_error(&self) -> &'static str {
         match self {
-            Self::MissingCredentials => "missing_credentials",
+            Self::MissingCredentials | Self::MissingDpopCredentials { .. } => "missing_credentials",
             other if other.status() == StatusCode::SERVICE_UNAVAILABLE => "temporarily_unavailable",
             Self::MissingVerifier => "server_error",
             other => other.error_code().unwrap_or("server_error"),
@@ -282,6 +347,17 @@ impl fmt::Display for AuthRejection {
                 f.write_str("the revocation list is unavailable; retry shortly")
             }
             Self::MissingVerifier => f.write_str("authentication is not configured for this route"),
+            Self::Dpop(err) => fmt::Display::fmt(err, f),
+            Self::DpopInvalidToken(err) => fmt::Display::fmt(err, f),
+            Self::BearerNotAccepted { bound: true } => f.write_str(
+                "the token is bound to a DPoP key: send it as 'Authorization: DPoP' with a proof",
+            ),
+            Self::BearerNotAccepted { bound: false } => {
+                f.write_str("this resource requires DPoP-bound tokens and a DPoP proof")
+            }
+            Self::MissingDpopCredentials { .. } => {
+                f.write_str("the request has no access token and DPoP proof")
+            }
         }
     }
 }
@@ -289,7 +365,8 @@ impl fmt::Display for AuthRejection {
 impl std::error::Error for AuthRejection {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::InvalidToken(err) => Some(err),
+            Self::InvalidToken(err) | Self::DpopInvalidToken(err) => Some(err),
+            Self::Dpop(err) => Some(err),
             _ => None,
         }
     }
@@ -315,6 +392,12 @@ impl IntoResponse for AuthRejection {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(challenge) = self.www_authenticate() {
             headers.insert(WWW_AUTHENTICATE, challenge);
+        }
+        if let Self::MissingDpopCredentials {
+            bearer_accepted: true,
+        } = self
+        {
+            headers.append(WWW_AUTHENTICATE, HeaderValue::from_static(BARE_CHALLENGE));
         }
         if self.status() == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use tower::Service;
 
-use super::future::AuthResponseFuture;
+use super::future::{AuthResponseFuture, Deferred};
 use super::on_rejection::OnRejection;
 use super::request::Config;
 
@@ -62,12 +62,17 @@ impl<S, C, F> AuthService<S, C, F> {
     }
 }
 
+/// The inner service is cloned (and the ready one moved into the response future) only
+/// for requests whose DPoP replay check must be awaited before it is called; hence the
+/// `Clone + Send + 'static` bounds, which every axum router and handler meets.
 impl<S, C, F, B> Service<Request<B>> for AuthService<S, C, F>
 where
-    S: Service<Request<B>>,
+    S: Service<Request<B>> + Clone + Send + 'static,
     S::Response: IntoResponse,
+    S::Future: Send + 'static,
+    B: Send + 'static,
     C: DeserializeOwned + Clone + Send + Sync + 'static,
-    F: OnRejection,
+    F: OnRejection + Send + Sync + 'static,
 {
     type Response = Response;
     type Error = S::Error;
@@ -79,11 +84,27 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let (mut parts, body) = request.into_parts();
-        match self
-            .config
-            .verify_request(&parts.headers, &mut parts.extensions)
-        {
-            Ok(()) => AuthResponseFuture::inner(self.inner.call(Request::from_parts(parts, body))),
+        match self.config.verify_request(&mut parts) {
+            Ok(None) => {
+                AuthResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
+            }
+            Ok(Some(proof)) => {
+                // The service that was polled ready goes with the request; its clone
+                // stays for the next `poll_ready`.
+                let clone = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, clone);
+                let config = Arc::clone(&self.config);
+                AuthResponseFuture::deferred(Deferred::new(async move {
+                    match proof.check_replay().await {
+                        Ok(_) => Ok(inner.call(Request::from_parts(parts, body))),
+                        Err(err) => {
+                            let rejection = crate::http::AuthRejection::Dpop(err);
+                            rejection.trace();
+                            Err(config.on_rejection.on_rejection(rejection))
+                        }
+                    }
+                }))
+            }
             Err(rejection) => {
                 rejection.trace();
                 AuthResponseFuture::rejected(self.config.on_rejection.on_rejection(rejection))

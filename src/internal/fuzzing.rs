@@ -16,6 +16,7 @@
     reason = "property assertions: a violated property must crash the fuzzer"
 )]
 
+mod dpop;
 mod fixture;
 #[cfg(feature = "axum")]
 mod http;
@@ -33,6 +34,7 @@ use base64::Engine as _;
 use serde::Serialize;
 use serde_json::Value;
 
+pub use dpop::{dpop_keys, dpop_proof, dpop_proof_seeds, DPOP_METHOD, DPOP_TOKEN, DPOP_URI};
 pub use fixture::{
     fixture, Fixture, AUDIENCE, ISSUED_AT, ISSUER, LEEWAY, NOW, RSA_ALGORITHMS, RSA_D, RSA_DP,
     RSA_DQ, RSA_E, RSA_N, RSA_P, RSA_Q, RSA_QI,

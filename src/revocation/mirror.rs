@@ -54,6 +54,8 @@ impl Phase {
     }
 
     /// Why writes are refused in this phase, if they are.
+    // Redis only: its epoch/reseed phases (PostgreSQL has none).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(super) fn blocks_writes(self) -> Option<&'static str> {
         match self {
             Self::Ready => None,
@@ -235,12 +237,16 @@ impl Mirror {
         Phase::from_u8(self.phase.load(Ordering::SeqCst))
     }
 
+    // Redis only: its epoch/reseed phases (PostgreSQL has none).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(super) fn set_phase(&self, phase: Phase) {
         self.phase.store(phase as u8, Ordering::SeqCst);
     }
 
     /// Enter `Reconnecting` from `Ready` only: a node that was re-seeding or in doubt
     /// stays so until a re-load settles it.
+    // Redis only: its epoch/reseed phases (PostgreSQL has none).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(super) fn disconnected(&self) {
         let _ = self.phase.compare_exchange(
             Phase::Ready as u8,
@@ -251,6 +257,8 @@ impl Mirror {
     }
 
     /// What a readiness probe should answer.
+    // Redis only: its epoch/reseed phases (PostgreSQL has none).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(super) fn readiness(&self) -> StoreReadiness {
         match self.phase() {
             Phase::Ready if self.lag() <= self.staleness_bound => StoreReadiness::Ready,

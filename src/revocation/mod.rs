@@ -16,6 +16,7 @@ mod mirror;
 mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
+mod replay;
 mod reply;
 mod store;
 mod table;
@@ -33,6 +34,7 @@ pub use memory::MemoryStore;
 pub use mirror::StalePolicy;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
+pub use replay::{MemoryReplayCache, ReplayCache, ReplayCacheError, ReplayFuture, ReplayKey};
 /// For the fuzz targets, which drive store futures without an async runtime.
 #[cfg(feature = "fuzzing")]
 pub(crate) use reply::block_on;

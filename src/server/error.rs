@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::dpop::DpopError;
 use crate::session::{InvalidGrant, SessionError};
 
 /// Why an auth endpoint refused a request.
@@ -14,6 +15,10 @@ pub(crate) enum ApiError {
     InvalidCredentials,
     /// The refresh token is not acceptable: 400 `invalid_grant`.
     InvalidGrant(InvalidGrant),
+    /// The token endpoint's DPoP proof was refused (RFC 9449 §5): 400 with the error code
+    /// of the refusal (`invalid_dpop_proof`, or `use_dpop_nonce`); 503 when the replay
+    /// cache cannot answer.
+    Dpop(DpopError),
     /// The request is malformed: 400 `invalid_request`.
     InvalidRequest(&'static str),
     /// A cookie-mode refresh from an origin that is not allowed (CSRF): 403.
@@ -58,6 +63,16 @@ impl ApiError {
                 StatusCode::BAD_REQUEST,
                 "invalid_grant",
                 Some(why.to_string()),
+            ),
+            Self::Dpop(DpopError::ReplayCache(_)) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                Some("the DPoP replay cache is unavailable; retry later".to_owned()),
+            ),
+            Self::Dpop(why) => (
+                StatusCode::BAD_REQUEST,
+                why.error_code().as_str(),
+                Some(format!("{}: {why}", why.kind())),
             ),
             Self::InvalidRequest(why) => (
                 StatusCode::BAD_REQUEST,
@@ -127,6 +142,8 @@ impl ApiError {
                 InvalidGrant::IdleTimeout => "invalid_grant_idle_timeout",
                 InvalidGrant::AbsoluteTimeout => "invalid_grant_absolute_timeout",
                 InvalidGrant::GraceUnreadable => "invalid_grant_grace_unreadable",
+                InvalidGrant::DpopProofRequired => "invalid_grant_dpop_proof_required",
+                InvalidGrant::DpopKeyMismatch => "invalid_grant_dpop_key_mismatch",
             },
             Self::InvalidRequest(_) => "invalid_request",
             Self::ForbiddenOrigin => "forbidden_origin",
@@ -137,6 +154,8 @@ impl ApiError {
             Self::NoSigningKey => "no_signing_key",
             Self::Busy => "busy",
             Self::NotFound => "not_found",
+            Self::Dpop(DpopError::ReplayCache(_)) => "unavailable",
+            Self::Dpop(_) => "invalid_dpop_proof",
             Self::Server => "server_error",
         }
     }
@@ -176,7 +195,10 @@ impl IntoResponse for ApiError {
         let mut response = no_store_json(status, body);
         let retry_after = match self {
             Self::TooManyRequests { retry_after } => Some(retry_after),
-            Self::Unavailable | Self::DirectoryUnavailable | Self::Busy => Some(1),
+            Self::Unavailable
+            | Self::DirectoryUnavailable
+            | Self::Busy
+            | Self::Dpop(DpopError::ReplayCache(_)) => Some(1),
             // Key changes are picked up every couple of seconds.
             Self::NoSigningKey => Some(5),
             _ => None,

@@ -1,13 +1,13 @@
-//! The server's protected routes (`/api/me`, logout, logout-all) behind the http adapter's
-//! [`AuthLayer`], counted: each verification's outcome and how long it took.
+//! The server's protected routes (`/api/me`, logout, logout-all, the session listing)
+//! behind the http adapter's [`AuthLayer`], counted: each verification's outcome and how
+//! long it took.
 //!
-//! The layer verifies inside `AuthService::call`, synchronously, before the handler's
-//! future exists; so the time that call takes is the verification's, and whether the inner
-//! service was called tells a pass from a rejection. A rejection's kind is counted where
-//! the layer hands it over, in [`MeteredRejection`].
+//! A pass is counted where it is certain, in the service the layer calls only for
+//! requests it let through ([`Passed`]); a rejection's kind where the layer hands it over
+//! ([`MeteredRejection`]). The time is that of the layer's `call`: the whole verification
+//! for bearer tokens (verified synchronously there); for DPoP the token and proof checks,
+//! but not the replay-cache round trip awaited afterwards.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -17,7 +17,7 @@ use tower::{Layer, Service};
 
 use super::metrics::Metrics;
 use crate::http::{AuthLayer, AuthRejection, AuthService, OnRejection};
-use crate::token::{CustomClaims, Verifier};
+use crate::token::CustomClaims;
 
 /// Counts a rejection by its kind, then answers as the layer does by default.
 #[derive(Clone, Debug)]
@@ -30,11 +30,8 @@ impl OnRejection for MeteredRejection {
     }
 }
 
-/// Set by [`Passed`] when a request got through the [`AuthLayer`].
-#[derive(Clone, Debug)]
-struct Verdict(Arc<AtomicBool>);
-
-/// An [`AuthLayer`] whose verifications are counted and timed.
+/// An [`AuthLayer`] (as configured: bearer, or DPoP-aware) whose verifications are
+/// counted and timed.
 #[derive(Clone, Debug)]
 pub(crate) struct MeteredAuth {
     auth: AuthLayer<CustomClaims, MeteredRejection>,
@@ -42,9 +39,9 @@ pub(crate) struct MeteredAuth {
 }
 
 impl MeteredAuth {
-    pub(crate) fn new(verifier: Arc<Verifier>, metrics: &Metrics) -> Self {
+    pub(crate) fn new(layer: AuthLayer, metrics: &Metrics) -> Self {
         Self {
-            auth: AuthLayer::new(verifier).on_rejection(MeteredRejection(metrics.clone())),
+            auth: layer.on_rejection(MeteredRejection(metrics.clone())),
             metrics: metrics.clone(),
         }
     }
@@ -55,13 +52,16 @@ impl<S> Layer<S> for MeteredAuth {
 
     fn layer(&self, inner: S) -> Self::Service {
         Timed {
-            inner: self.auth.layer(Passed(inner)),
+            inner: self.auth.layer(Passed {
+                inner,
+                metrics: self.metrics.clone(),
+            }),
             metrics: self.metrics.clone(),
         }
     }
 }
 
-/// Around the [`AuthService`]: times its `call` and counts the passes.
+/// Around the [`AuthService`]: times its `call`.
 #[derive(Clone, Debug)]
 pub(crate) struct Timed<S> {
     inner: S,
@@ -80,22 +80,21 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let passed = Arc::new(AtomicBool::new(false));
-        request.extensions_mut().insert(Verdict(passed.clone()));
+    fn call(&mut self, request: Request<B>) -> Self::Future {
         let started = Instant::now();
         let future = self.inner.call(request);
         self.metrics.verify_time(started.elapsed());
-        if passed.load(Ordering::Relaxed) {
-            self.metrics.verification("success");
-        }
         future
     }
 }
 
-/// Inside the [`AuthService`]: reached only by requests that passed it.
+/// Inside the [`AuthService`]: reached only by requests that passed it, so each call is
+/// one successful verification.
 #[derive(Clone, Debug)]
-pub(crate) struct Passed<S>(S);
+pub(crate) struct Passed<S> {
+    inner: S,
+    metrics: Metrics,
+}
 
 impl<S, B> Service<Request<B>> for Passed<S>
 where
@@ -106,13 +105,11 @@ where
     type Future = S::Future;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.0.poll_ready(cx)
+        self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        if let Some(Verdict(passed)) = request.extensions().get::<Verdict>() {
-            passed.store(true, Ordering::Relaxed);
-        }
-        self.0.call(request)
+        self.metrics.verification("success");
+        self.inner.call(request)
     }
 }

@@ -36,6 +36,7 @@ pub use rate_limit::{Limit, LoginLimiter, LoginLimits};
 pub use serve::{serve, ServeLimits};
 pub use users::{hash_password, UserDirectory, UsersError, UsersFile, UsersFuture};
 
+use crate::http::{AuthLayer, DpopConfig};
 use crate::jwks::PublishedJwks;
 use crate::session::SessionManager;
 use crate::token::CustomClaims;
@@ -71,6 +72,7 @@ pub(crate) struct Inner {
     jwks: RwLock<Arc<JwksDocument>>,
     pub(crate) cookies: Option<CookieMode>,
     pub(crate) claims_for: Box<ClaimsFor>,
+    pub(crate) dpop: Option<DpopConfig>,
 }
 
 /// Shared by every handler.
@@ -193,6 +195,7 @@ impl AuthServer {
                 jwks: RwLock::new(Arc::new(JwksDocument::new(&jwks))),
                 cookies: None,
                 claims_for: Box::new(|_| CustomClaims::new()),
+                dpop: None,
             },
         }
     }
@@ -284,6 +287,33 @@ impl AuthServer {
         self
     }
 
+    /// DPoP (RFC 9449): with [`DpopMode::Required`](crate::DpopMode::Required),
+    /// `/auth/login` and `/auth/refresh` need a `DPoP` proof (`htm` `POST`, `htu` the
+    /// public origin plus the route's path, no `ath`, unseen `jti`) and issue tokens bound
+    /// to its key (`token_type` `DPoP`); the protected routes take only
+    /// `Authorization: DPoP` with a proof by that key. With
+    /// [`DpopMode::Optional`](crate::DpopMode::Optional), a request without a proof gets
+    /// Bearer tokens. A refused proof at the token endpoints is 400
+    /// `{"error": "invalid_dpop_proof"}`; a refresh of a bound session with another key is
+    /// 400 `invalid_grant`.
+    ///
+    /// Give a replay cache every node shares when several serve one deployment (the Redis
+    /// and PostgreSQL stores are ones), so a proof replayed to another node is refused.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use gatepass::*;
+    /// # fn make(sessions: Arc<SessionManager>, users: Arc<dyn UserDirectory>, jwks: PublishedJwks) -> Result<(), ConfigError> {
+    /// let dpop = DpopConfig::new(DpopMode::Required, "https://auth.example.com", Arc::new(MemoryReplayCache::new(100_000)))?;
+    /// let app = AuthServer::new(sessions, users, jwks).dpop(dpop).into_router();
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn dpop(mut self, dpop: DpopConfig) -> Self {
+        self.inner.dpop = Some(dpop);
+        self
+    }
+
     fn state(self) -> AuthState {
         AuthState(Arc::new(self.inner))
     }
@@ -306,7 +336,7 @@ impl AuthServer {
     /// `gatepass serve` serves), and a handle to update the JWKS.
     pub fn into_server_router(self) -> (Router, AuthServerHandle) {
         let state = self.state();
-        let layer = MeteredAuth::new(state.sessions.verifier(), &state.metrics);
+        let layer = MeteredAuth::new(Self::protected(&state), &state.metrics);
         let router = Self::routes(&state)
             .route("/api/me", get(routes::me).route_layer(layer))
             .route("/healthz", get(routes::healthz))
@@ -316,8 +346,17 @@ impl AuthServer {
         (router, AuthServerHandle(state))
     }
 
+    /// The layer of the routes that take an access token: DPoP-aware when configured.
+    fn protected(state: &AuthState) -> AuthLayer {
+        let layer = AuthLayer::new(state.sessions.verifier());
+        match &state.dpop {
+            Some(dpop) => layer.dpop(dpop.clone()),
+            None => layer,
+        }
+    }
+
     fn routes(state: &AuthState) -> Router<AuthState> {
-        let protected = MeteredAuth::new(state.sessions.verifier(), &state.metrics);
+        let protected = MeteredAuth::new(Self::protected(state), &state.metrics);
         Router::new()
             .route("/auth/login", post(routes::login))
             .route("/auth/refresh", post(routes::refresh))

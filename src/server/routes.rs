@@ -15,10 +15,10 @@ use super::error::{no_store_json, ApiError};
 use super::metrics::{Revocation, StoreOperation};
 use super::users::UsersError;
 use super::AuthState;
-use crate::http::{clear_site_data, Authenticated};
+use crate::dpop::VerifiedProof;
+use crate::http::{clear_site_data, has_proof, Authenticated, DpopMode};
 use crate::revocation::ClientInfo;
-use crate::session::TokenPair;
-use crate::session::{InvalidGrant, SessionError};
+use crate::session::{InvalidGrant, RequestContext, SessionError, TokenPair};
 
 /// The token response (RFC 6749 §5.1), with the refresh token moved into the cookie in
 /// cookie mode.
@@ -43,6 +43,25 @@ fn token_response(state: &AuthState, pair: &TokenPair) -> Result<Response, ApiEr
         .map_err(|_| ApiError::Server)?;
     response.headers_mut().insert(SET_COOKIE, cookie);
     Ok(response)
+}
+
+/// The token endpoint's DPoP proof (RFC 9449 §5), checked and remembered: `None` when
+/// DPoP is off, or optional and the request has no proof.
+async fn token_endpoint_proof(
+    state: &AuthState,
+    parts: &axum::http::request::Parts,
+) -> Result<Option<VerifiedProof>, ApiError> {
+    let Some(dpop) = &state.dpop else {
+        return Ok(None);
+    };
+    if dpop.mode() == DpopMode::Optional && !has_proof(&parts.headers) {
+        return Ok(None);
+    }
+    let checked = dpop
+        .check(&parts.headers, &parts.method, parts.uri.path(), None)
+        .map_err(ApiError::Dpop)?;
+    let proof = checked.check_replay().await.map_err(ApiError::Dpop)?;
+    Ok(Some(proof))
 }
 
 /// The client's address: the TCP peer, or behind a trusted proxy the address it reports.
@@ -104,6 +123,9 @@ pub(crate) async fn login(
 
 async fn log_in(state: &AuthState, request: Request) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
+    // The proof first: it is cheap, and a request without a good one never costs a
+    // password hash.
+    let proof = token_endpoint_proof(state, &parts).await?;
     let ip = client_ip(state, &parts);
     let object = body::json_object(&parts.headers, body, false)
         .await?
@@ -145,8 +167,10 @@ async fn log_in(state: &AuthState, request: Request) -> Result<Response, ApiErro
         .await
         .map_err(directory_error)?;
     claims.extend((state.claims_for)(&subject));
-    let client = client_info(state, &parts);
-    let pair = state.sessions.login_with(&subject, claims, client).await?;
+    let context = RequestContext::new()
+        .client(client_info(state, &parts))
+        .maybe_proof(proof.as_ref());
+    let pair = state.sessions.login_with(&subject, claims, context).await?;
     token_response(state, &pair)
 }
 
@@ -183,6 +207,7 @@ pub(crate) async fn refresh(
 
 async fn rotate(state: &AuthState, request: Request) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
+    let proof = token_endpoint_proof(state, &parts).await?;
     let object = body::json_object(&parts.headers, body, state.cookies.is_some()).await?;
     let from_body = match &object {
         Some(object) => match object.get("refresh_token") {
@@ -210,8 +235,10 @@ async fn rotate(state: &AuthState, request: Request) -> Result<Response, ApiErro
         }
         (None, None) => return Err(ApiError::InvalidRequest("\"refresh_token\" is required")),
     };
-    let client = client_info(state, &parts);
-    let pair = state.sessions.refresh_with(&token, client).await?;
+    let context = RequestContext::new()
+        .client(client_info(state, &parts))
+        .maybe_proof(proof.as_ref());
+    let pair = state.sessions.refresh_with(&token, context).await?;
     token_response(state, &pair)
 }
 

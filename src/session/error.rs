@@ -24,6 +24,11 @@ pub enum InvalidGrant {
     /// A retry within the grace window, whose kept answer can no longer be read: the key
     /// that signed (and sealed) it has left the keyset. The client logs in again.
     GraceUnreadable,
+    /// The refresh token is bound to a DPoP key (`cnf.jkt`) and the refresh came without
+    /// a proof (RFC 9449 §5: a bound refresh token is redeemed only with its key).
+    DpopProofRequired,
+    /// The refresh token is bound to another DPoP key than the proof's.
+    DpopKeyMismatch,
 }
 
 impl fmt::Display for InvalidGrant {
@@ -40,6 +45,12 @@ impl fmt::Display for InvalidGrant {
                 "the refresh token was already rotated and its answer is no longer available; \
                  log in again",
             ),
+            Self::DpopProofRequired => f.write_str(
+                "the refresh token is bound to a DPoP key; the refresh needs a proof by that key",
+            ),
+            Self::DpopKeyMismatch => {
+                f.write_str("the refresh token is bound to another DPoP key than the proof's")
+            }
         }
     }
 }

@@ -7,23 +7,27 @@ use std::sync::{Arc, RwLock};
 use serde::Serialize;
 
 use super::config::SessionConfig;
+use super::context::RequestContext;
 use super::listing::{session_handle, SessionInfo};
 use super::seal::SuccessorSeal;
 use super::{InvalidGrant, SessionError};
 use crate::cache::TokenCache;
 use crate::clock::UnixTime;
+use crate::dpop::{confirmation_jkt, VerifiedProof};
 use crate::error::{ConfigError, VerifyError};
 use crate::events::Events;
 use crate::keys::{KeySelector, Keyset, ReloadableKeys};
 use crate::revocation::{
-    ClientInfo, ConsumeOutcome, ConsumeRequest, EndReason, IssuedPair, SessionRecord, SessionStore,
-    StoreError, SubjectCutoff,
+    ConsumeOutcome, ConsumeRequest, EndReason, IssuedPair, SessionRecord, SessionStore, StoreError,
+    SubjectCutoff,
 };
 use crate::token::{AccessClaims, CustomClaims, Issuer, Verified, Verifier};
 
 /// The answer to a login or a refresh: the OAuth token response (RFC 6749 §5.1).
 ///
-/// Serializes as `{"access_token", "refresh_token", "token_type": "Bearer", "expires_in"}`.
+/// Serializes as `{"access_token", "refresh_token", "token_type", "expires_in"}`;
+/// `token_type` is `"DPoP"` when the pair is bound to a DPoP key (RFC 9449 §5), else
+/// `"Bearer"`.
 #[derive(Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct TokenPair {
@@ -31,7 +35,7 @@ pub struct TokenPair {
     pub access_token: String,
     /// The rotating refresh token.
     pub refresh_token: String,
-    /// Always `"Bearer"`.
+    /// `"DPoP"` for a pair bound to a DPoP key (`cnf.jkt`), `"Bearer"` otherwise.
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: u64,
@@ -41,11 +45,11 @@ pub struct TokenPair {
 }
 
 impl TokenPair {
-    fn from_issued(pair: IssuedPair, sid: String) -> Self {
+    fn from_issued(pair: IssuedPair, sid: String, bound: bool) -> Self {
         Self {
             access_token: pair.access_token,
             refresh_token: pair.refresh_token,
-            token_type: "Bearer",
+            token_type: if bound { "DPoP" } else { "Bearer" },
             expires_in: pair.expires_in,
             sid,
         }
@@ -123,6 +127,8 @@ struct PairSpec<'a> {
     sid: &'a str,
     gen: u64,
     custom: &'a CustomClaims,
+    /// The DPoP key thumbprint both tokens are bound to, if any.
+    jkt: Option<&'a str>,
 }
 
 /// How long past a token's `exp` its revocation must be kept: the largest leeway any
@@ -357,6 +363,7 @@ impl SessionManager {
             sid,
             gen,
             custom,
+            jkt,
         } = pair;
         let remaining = session_end.saturating_sub(now).max(1);
         // An access token never outlives its session: not its absolute end, and not the
@@ -369,19 +376,23 @@ impl SessionManager {
             .min(self.config.idle_timeout.as_secs())
             .min(remaining);
         let refresh_ttl = self.config.refresh_ttl_secs().min(remaining);
-        let access = issuer
+        let mut access = issuer
             .access_token(sub)
             .session_id(sid)
             .claims(custom)?
             .ttl(access_ttl)
-            .issued_at(now)
-            .issue()?;
-        let refresh = issuer
+            .issued_at(now);
+        let mut refresh = issuer
             .refresh_token(sub, sid, gen)
             .claims(custom)?
             .ttl(refresh_ttl)
-            .issued_at(now)
-            .issue()?;
+            .issued_at(now);
+        if let Some(jkt) = jkt {
+            access = access.confirmation(jkt);
+            refresh = refresh.confirmation(jkt);
+        }
+        let access = access.issue()?;
+        let refresh = refresh.issue()?;
         Ok((
             IssuedPair::new(access.token, refresh.token, access_ttl),
             refresh.jti,
@@ -405,19 +416,52 @@ impl SessionManager {
         claims: CustomClaims,
         now: UnixTime,
     ) -> Result<TokenPair, SessionError> {
-        self.login_with_at(subject, claims, ClientInfo::default(), now)
+        self.login_with_at(subject, claims, RequestContext::new(), now)
             .await
     }
 
-    /// [`login`](Self::login), remembering `client` (user agent, truncated address) with
-    /// the session for [`list_sessions`](Self::list_sessions).
+    /// [`login`](Self::login) with what the caller knows of the request
+    /// ([`RequestContext`]): the client (user agent, truncated address), remembered with
+    /// the session for [`list_sessions`](Self::list_sessions); and a DPoP proof the caller
+    /// has verified (RFC 9449 §5), which binds the session to the proof's key: both tokens
+    /// carry `cnf: {"jkt": ...}`, the pair's `token_type` is `DPoP`, and every refresh of
+    /// the session must come with a proof by the same key.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use gatepass::*;
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let waker = std::task::Waker::noop();
+    /// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut std::task::Context::from_waker(&waker)) { return v } }
+    /// # }
+    /// let mut keyset = Keyset::new();
+    /// keyset.generate(Algorithm::EdDSA, GenerateOptions::default(), 0)?;
+    /// let sessions = SessionManager::new(&keyset, Arc::new(MemoryStore::new()), SessionConfig::default())?;
+    /// let dpop = DpopVerifier::builder().build()?;
+    /// let key = DpopKey::generate(Algorithm::ES256)?;
+    /// let now = SystemClock.now();
+    /// let url = "https://auth.example/auth/login";
+    /// let proof = dpop.verify_at(&key.proof("POST", url).make_at(now)?, "POST", url, None, now)?;
+    ///
+    /// block_on(async {
+    ///     let pair = sessions.login_with("alice", Default::default(), RequestContext::new().proof(&proof)).await?;
+    ///     assert_eq!(pair.token_type, "DPoP");
+    ///     let claims = sessions.verifier().verify_access(&pair.access_token)?.into_claims();
+    ///     assert_eq!(confirmation_jkt(&claims.custom), Some(key.thumbprint()));
+    ///     // The refresh token is bound too: without a proof by that key, no refresh.
+    ///     assert!(sessions.refresh(&pair.refresh_token).await.is_err());
+    ///     Ok::<(), SessionError>(())
+    /// })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub async fn login_with(
         &self,
         subject: &str,
         claims: CustomClaims,
-        client: ClientInfo,
+        context: RequestContext<'_>,
     ) -> Result<TokenPair, SessionError> {
-        self.login_with_at(subject, claims, client, self.now())
+        self.login_with_at(subject, claims, context, self.now())
             .await
     }
 
@@ -426,10 +470,13 @@ impl SessionManager {
         &self,
         subject: &str,
         claims: CustomClaims,
-        client: ClientInfo,
+        context: RequestContext<'_>,
         now: UnixTime,
     ) -> Result<TokenPair, SessionError> {
         let issuer = self.issuer()?;
+        let RequestContext { client, proof } = context;
+        let client = client.unwrap_or_default();
+        let jkt = proof.map(VerifiedProof::jkt);
         let sid = crate::crypto::random::session_id().map_err(|_| crate::IssueError::Randomness)?;
         let session_end = now.saturating_add(self.config.absolute_timeout.as_secs());
         let spec = PairSpec {
@@ -437,6 +484,7 @@ impl SessionManager {
             sid: &sid,
             gen: 0,
             custom: &claims,
+            jkt,
         };
         let (pair, refresh_jti) = self.sign_pair(&issuer, spec, now, session_end)?;
         let record = SessionRecord::new(
@@ -450,7 +498,7 @@ impl SessionManager {
         .with_client(client);
         self.store.create_session(record).await?;
         self.events.login(subject, &sid);
-        Ok(TokenPair::from_issued(pair, sid))
+        Ok(TokenPair::from_issued(pair, sid, jkt.is_some()))
     }
 
     /// Record a login refused for bad credentials (the username is logged hashed only).
@@ -473,17 +521,25 @@ impl SessionManager {
         refresh_token: &str,
         now: UnixTime,
     ) -> Result<TokenPair, SessionError> {
-        self.rotate(refresh_token, None, now).await
+        self.refresh_with_at(refresh_token, RequestContext::new(), now)
+            .await
     }
 
-    /// [`refresh`](Self::refresh), remembering `client` as the session's client when the
-    /// token rotates (a grace retry or a refused token changes nothing).
+    /// [`refresh`](Self::refresh) with what the caller knows of the request
+    /// ([`RequestContext`]): the client, remembered as the session's client when the token
+    /// rotates (a grace retry or a refused token changes nothing; without one the session
+    /// keeps the client it had), and the DPoP proof the caller verified for this request,
+    /// if any. A refresh token bound to a key (`cnf.jkt`) is redeemed only with a proof by
+    /// that key ([`InvalidGrant::DpopProofRequired`], [`InvalidGrant::DpopKeyMismatch`]),
+    /// checked before the token is consumed so a thief without the key cannot spend it;
+    /// the successor pair stays bound to the same key. An unbound session refreshed with a
+    /// proof is bound to the proof's key from then on.
     pub async fn refresh_with(
         &self,
         refresh_token: &str,
-        client: ClientInfo,
+        context: RequestContext<'_>,
     ) -> Result<TokenPair, SessionError> {
-        self.refresh_with_at(refresh_token, client, self.now())
+        self.refresh_with_at(refresh_token, context, self.now())
             .await
     }
 
@@ -491,18 +547,10 @@ impl SessionManager {
     pub async fn refresh_with_at(
         &self,
         refresh_token: &str,
-        client: ClientInfo,
+        context: RequestContext<'_>,
         now: UnixTime,
     ) -> Result<TokenPair, SessionError> {
-        self.rotate(refresh_token, Some(client), now).await
-    }
-
-    async fn rotate(
-        &self,
-        refresh_token: &str,
-        client: Option<ClientInfo>,
-        now: UnixTime,
-    ) -> Result<TokenPair, SessionError> {
+        let RequestContext { client, proof } = context;
         // Before the token is consumed: with no key to sign its successor, the client
         // must keep its refresh token and retry.
         let issuer = self.issuer()?;
@@ -516,7 +564,26 @@ impl SessionManager {
                 // an OAuth client to throw its refresh token away.
                 unavailable(&e).unwrap_or(SessionError::InvalidGrant(InvalidGrant::Token(e)))
             })?;
-        let claims = verified.into_claims();
+        let mut claims = verified.into_claims();
+        // The binding is the token's own, never a custom claim carried forward: take it
+        // out, so the successor gets it from `confirmation` alone.
+        let bound = confirmation_jkt(&claims.custom).map(str::to_owned);
+        claims.custom.remove("cnf");
+        let jkt = match (bound.as_deref(), proof) {
+            (None, None) => None,
+            (None, Some(proof)) => Some(proof.jkt().to_owned()),
+            (Some(_), None) => {
+                self.events.refresh_rejected("dpop_proof_required");
+                return Err(SessionError::InvalidGrant(InvalidGrant::DpopProofRequired));
+            }
+            (Some(bound), Some(proof)) => {
+                if proof.check_binding(Some(bound)).is_err() {
+                    self.events.refresh_rejected("dpop_key_mismatch");
+                    return Err(SessionError::InvalidGrant(InvalidGrant::DpopKeyMismatch));
+                }
+                Some(bound.to_owned())
+            }
+        };
         let Some(record) = self.store.session(&claims.sid).await? else {
             self.events.refresh_rejected("unknown_session");
             return Err(SessionError::InvalidGrant(InvalidGrant::UnknownSession));
@@ -527,6 +594,7 @@ impl SessionManager {
             sid: &claims.sid,
             gen: next_gen,
             custom: &claims.custom,
+            jkt: jkt.as_deref(),
         };
         let (next, next_jti) = self.sign_pair(&issuer, spec, now, record.expires_at)?;
         // The store keeps the successor for a retry within the grace window: sealed, so
@@ -549,11 +617,11 @@ impl SessionManager {
         match self.store.consume_if_current(request).await? {
             ConsumeOutcome::Rotated => {
                 self.events.refresh(&claims.sub, &claims.sid, next_gen);
-                Ok(TokenPair::from_issued(next, claims.sid))
+                Ok(TokenPair::from_issued(next, claims.sid, jkt.is_some()))
             }
             ConsumeOutcome::Grace(sealed) => match self.seal().open(&claims.sid, next_gen, &sealed)
             {
-                Some(previous) => Ok(TokenPair::from_issued(previous, claims.sid)),
+                Some(previous) => Ok(TokenPair::from_issued(previous, claims.sid, jkt.is_some())),
                 None => {
                     // The key that sealed it is gone (rotated out, revoked): the client
                     // logs in again. Never a fresh pair, which would fork the chain.

@@ -166,6 +166,7 @@ impl Issuer {
             ttl: self.access_ttl,
             now: None,
             nbf: None,
+            cnf: None,
             custom: CustomClaims::new(),
         }
     }
@@ -184,6 +185,7 @@ impl Issuer {
             gen,
             ttl: None,
             now: None,
+            cnf: None,
             custom: CustomClaims::new(),
         }
     }
@@ -279,8 +281,17 @@ struct AccessOut<'a> {
     nbf: Option<UnixTime>,
     jti: &'a str,
     sid: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<Confirmation<'a>>,
     #[serde(flatten)]
     custom: &'a CustomClaims,
+}
+
+/// The `cnf` claim of a token bound to a key (RFC 7800 §3.1, RFC 9449 §6.1): the key's
+/// RFC 7638 thumbprint as `jkt`.
+#[derive(Serialize)]
+struct Confirmation<'a> {
+    jkt: &'a str,
 }
 
 /// Builds one access token; see [`Issuer::access_token`].
@@ -293,10 +304,32 @@ pub struct AccessTokenBuilder<'a> {
     ttl: u64,
     now: Option<UnixTime>,
     nbf: Option<UnixTime>,
+    cnf: Option<&'a str>,
     custom: CustomClaims,
 }
 
 impl<'a> AccessTokenBuilder<'a> {
+    /// Bind the token to the DPoP key whose RFC 7638 thumbprint is `jkt` (RFC 9449 §6.1):
+    /// the token carries `cnf: {"jkt": jkt}`, and a resource server accepts it only with
+    /// a proof signed by that key. `cnf` is never accepted as a custom claim.
+    ///
+    /// ```
+    /// # use gatepass::*;
+    /// # let key = std::sync::Arc::new(SigningKey::generate(Algorithm::EdDSA)?);
+    /// let issuer = Issuer::new(key.clone(), "https://auth.example", "api");
+    /// let dpop_key = DpopKey::generate(Algorithm::ES256)?;
+    /// let token = issuer.access_token("alice").confirmation(dpop_key.thumbprint()).issue()?.token;
+    /// # let verifier = Verifier::builder(VerificationKeys::new([key.verifying_key().clone()]), "https://auth.example", "api").build()?;
+    /// let claims = verifier.verify_access(&token)?.into_claims();
+    /// assert_eq!(confirmation_jkt(&claims.custom), Some(dpop_key.thumbprint()));
+    /// assert!(issuer.access_token("alice").claim("cnf", "x").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn confirmation(mut self, jkt: &'a str) -> Self {
+        self.cnf = Some(jkt);
+        self
+    }
+
     /// Add a custom claim. Registered names (`exp`, `sub`, ...) are refused.
     pub fn claim(mut self, name: &str, value: impl Into<Value>) -> Result<Self, IssueError> {
         check_custom(name)?;
@@ -379,6 +412,7 @@ impl<'a> AccessTokenBuilder<'a> {
             nbf: self.nbf,
             jti: &jti,
             sid: &sid,
+            cnf: self.cnf.map(|jkt| Confirmation { jkt }),
             custom: &self.custom,
         };
         let token = self.issuer.sign(TokenType::Access, &claims)?;
@@ -402,6 +436,8 @@ struct RefreshOut<'a> {
     jti: &'a str,
     sid: &'a str,
     gen: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<Confirmation<'a>>,
     #[serde(flatten)]
     custom: &'a CustomClaims,
 }
@@ -416,10 +452,19 @@ pub struct RefreshTokenBuilder<'a> {
     gen: u64,
     ttl: Option<u64>,
     now: Option<UnixTime>,
+    cnf: Option<&'a str>,
     custom: CustomClaims,
 }
 
-impl RefreshTokenBuilder<'_> {
+impl<'a> RefreshTokenBuilder<'a> {
+    /// Bind the refresh token to the DPoP key whose thumbprint is `jkt`: it carries
+    /// `cnf: {"jkt": jkt}`, so whoever redeems it must prove possession of that key (RFC
+    /// 9449 §5). As for access tokens, `cnf` is never a custom claim.
+    pub fn confirmation(mut self, jkt: &'a str) -> Self {
+        self.cnf = Some(jkt);
+        self
+    }
+
     /// Lifetime in seconds (default: 12 hours, the default absolute session lifetime).
     pub fn ttl(mut self, secs: u64) -> Self {
         self.ttl = Some(secs);
@@ -457,6 +502,7 @@ impl RefreshTokenBuilder<'_> {
             jti: &jti,
             sid: self.sid,
             gen: self.gen,
+            cnf: self.cnf.map(|jkt| Confirmation { jkt }),
             custom: &self.custom,
         };
         let token = self.issuer.sign(TokenType::Refresh, &claims)?;

@@ -10,8 +10,10 @@ mod rules;
 mod verified;
 mod verifier;
 
+pub(crate) use claims::MAX_SAFE_INTEGER;
 pub use claims::{AccessClaims, Audience, CustomClaims, JwtClaims, RefreshClaims, TokenType};
 pub use header::Header;
+pub(crate) use header::HeaderAlg;
 #[cfg(feature = "server")]
 pub(crate) use issue::is_reserved_claim;
 pub use issue::{AccessTokenBuilder, IssuedToken, Issuer, RefreshTokenBuilder, DEFAULT_ACCESS_TTL};

@@ -102,8 +102,8 @@ impl<'a> UntrustedToken<'a> {
 
     /// Split, decode and parse a JWS whose payload is any octets (RFC 7520's and
     /// Wycheproof's payloads are text): the same segment, base64url, depth and header rules
-    /// as [`parse`](Self::parse), and nothing about claims.
-    #[cfg(feature = "fuzzing")]
+    /// as [`parse`](Self::parse), and nothing about claims. DPoP proofs are parsed by it
+    /// (their claims are read only after the signature verifies), so it is always built.
     pub(crate) fn parse_jws(&self) -> Result<ParsedJws<'a>, VerifyError> {
         let segments = Segments::split(self.raw)?;
         let mut buf = Vec::new();
@@ -201,7 +201,6 @@ impl ClaimsJson {
 }
 
 /// A JWS split and decoded, its payload left as octets.
-#[cfg(feature = "fuzzing")]
 #[derive(Debug)]
 pub(crate) struct ParsedJws<'a> {
     /// `base64url(header) "." base64url(payload)`: the bytes the signature covers.

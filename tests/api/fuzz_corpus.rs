@@ -23,6 +23,7 @@ const TARGETS: &[(&str, Target)] = &[
     ("cookie_header", fuzzing::cookie_header),
     ("revocation_journal", fuzzing::revocation_journal),
     ("refresh_rotation", fuzzing::refresh_rotation),
+    ("dpop_proof", fuzzing::dpop_proof),
     #[cfg(feature = "jwks-client")]
     ("jwks_cache_control", fuzzing::jwks_cache_control),
 ];

@@ -13,6 +13,8 @@
 //! sign and generate, verified and loaded by gatepass. `strictness`: validly signed tokens
 //! gatepass refuses and some of the others accept (docs/STANDARDS.md's table).
 
+#[path = "interop/dpop.rs"]
+mod dpop;
 #[path = "interop/harness.rs"]
 mod harness;
 #[path = "interop/into_gatepass.rs"]

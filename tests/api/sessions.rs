@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatepass::{
-    Algorithm, GenerateOptions, InvalidGrant, KeyState, Keyset, ManualClock, MemoryStore, Revoked,
-    SessionConfig, SessionError, SessionManager, SigningKey, TokenPair, VerifyError,
+    Algorithm, GenerateOptions, InvalidGrant, KeyState, Keyset, ManualClock, MemoryStore,
+    RequestContext, Revoked, SessionConfig, SessionError, SessionManager, SigningKey, TokenPair,
+    VerifyError,
 };
 
 use crate::support::*;
@@ -401,5 +402,108 @@ fn a_grace_answer_whose_signing_key_left_the_keyset_is_invalid_grant_never_a_new
     assert_eq!(
         grant(block_on(sessions.refresh(&pair.refresh_token)).unwrap_err()),
         InvalidGrant::GraceUnreadable
+    );
+}
+
+/// A proof by `key` for a token-endpoint request at `now`, as a server verified it.
+fn token_endpoint_proof(key: &gatepass::DpopKey, now: u64) -> gatepass::VerifiedProof {
+    let url = "https://auth.test/auth/refresh";
+    let proof = key.proof("POST", url).make_at(now).unwrap();
+    gatepass::DpopVerifier::builder()
+        .build()
+        .unwrap()
+        .verify_at(&proof, "POST", url, None, now)
+        .unwrap()
+}
+
+fn jkt_of(s: &Setup, access_token: &str) -> Option<String> {
+    use gatepass::Clock as _;
+    let claims = s
+        .sessions
+        .verifier()
+        .verify_access_at(access_token, s.clock.now())
+        .unwrap()
+        .into_claims();
+    gatepass::confirmation_jkt(&claims.custom).map(str::to_owned)
+}
+
+#[test]
+fn a_dpop_bound_session_refreshes_only_with_its_key_and_stays_bound() {
+    use gatepass::{Clock as _, DpopKey};
+    let s = setup(|c| c);
+    let (key, other) = (
+        DpopKey::generate(Algorithm::ES256).unwrap(),
+        DpopKey::generate(Algorithm::EdDSA).unwrap(),
+    );
+    let now = s.clock.now();
+    let proof = token_endpoint_proof(&key, now);
+    let pair = block_on(s.sessions.login_with(
+        "alice",
+        Default::default(),
+        RequestContext::new().proof(&proof),
+    ))
+    .unwrap();
+    assert_eq!(pair.token_type, "DPoP");
+    assert_eq!(
+        jkt_of(&s, &pair.access_token).as_deref(),
+        Some(key.thumbprint())
+    );
+
+    // Without a proof, or with another key's: refused, and the token is not consumed.
+    assert_eq!(
+        grant(refresh(&s, &pair.refresh_token).unwrap_err()),
+        InvalidGrant::DpopProofRequired
+    );
+    let by_other = token_endpoint_proof(&other, now);
+    let wrong = block_on(
+        s.sessions
+            .refresh_with(&pair.refresh_token, RequestContext::new().proof(&by_other)),
+    );
+    assert_eq!(grant(wrong.unwrap_err()), InvalidGrant::DpopKeyMismatch);
+
+    let by_key = token_endpoint_proof(&key, now);
+    let next = block_on(
+        s.sessions
+            .refresh_with(&pair.refresh_token, RequestContext::new().proof(&by_key)),
+    )
+    .unwrap();
+    assert_eq!(next.token_type, "DPoP");
+    assert_eq!(
+        jkt_of(&s, &next.access_token).as_deref(),
+        Some(key.thumbprint())
+    );
+    // And again, from the rotated token: the binding survived the rotation.
+    let again = block_on(
+        s.sessions
+            .refresh_with(&next.refresh_token, RequestContext::new().proof(&by_other)),
+    );
+    assert_eq!(grant(again.unwrap_err()), InvalidGrant::DpopKeyMismatch);
+}
+
+#[test]
+fn an_unbound_session_stays_bearer_without_a_proof_and_is_bound_by_one() {
+    use gatepass::{Clock as _, DpopKey};
+    let s = setup(|c| c);
+    let pair = login(&s, "alice");
+    assert_eq!(pair.token_type, "Bearer");
+    assert_eq!(jkt_of(&s, &pair.access_token), None);
+    let next = refresh(&s, &pair.refresh_token).unwrap();
+    assert_eq!(next.token_type, "Bearer");
+
+    let key = DpopKey::generate(Algorithm::ES256).unwrap();
+    let proof = token_endpoint_proof(&key, s.clock.now());
+    let bound = block_on(
+        s.sessions
+            .refresh_with(&next.refresh_token, RequestContext::new().proof(&proof)),
+    )
+    .unwrap();
+    assert_eq!(bound.token_type, "DPoP");
+    assert_eq!(
+        jkt_of(&s, &bound.access_token).as_deref(),
+        Some(key.thumbprint())
+    );
+    assert_eq!(
+        grant(refresh(&s, &bound.refresh_token).unwrap_err()),
+        InvalidGrant::DpopProofRequired
     );
 }

@@ -13,6 +13,7 @@
 mod error;
 mod operations;
 mod options;
+mod replay;
 mod rows;
 mod schema;
 mod sync;

@@ -317,6 +317,8 @@ impl SessionStore for PostgresStore {
             let sessions_removed = run(&s.sql.prune_sessions).await?;
             run(&s.sql.prune_grace).await?;
             let rows_removed = run(&s.sql.prune_revocations).await?;
+            // Dead DPoP replay rows (the store doubles as the replay cache).
+            run(&s.sql.prune_dpop).await?;
             let live: i64 = client
                 .query_one(&s.sql.count_sessions, &[])
                 .await

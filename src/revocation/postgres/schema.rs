@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `sessions` | one row per live session: rotation position, clocks, the grace answer, the client (`user_agent`, at most 256 bytes, and `client_network`, a /24 or /48; version 2); `ends_at` (generated: the earlier of idle and absolute end) is indexed for pruning, `sub` for logout-all and the session listing |
 //! | `revocations` | `kind` `t` (jti), `s` (sid) or `u` (subject cut-off, with `before`), `id`, and the prune time `until` (indexed; `NULL`: a cut-off kept until replaced) |
+//! | `dpop_replay` | (version 3) one row per DPoP proof seen: `key` (SHA-256 of key thumbprint and `jti`) and `until`, after which the row is dead and pruned |
 //! | `schema_version` | the migrations applied, one row each |
 //!
 //! Every revocation write also `NOTIFY`s `<schema>_events` in the same transaction, so a
@@ -60,6 +61,18 @@ CREATE INDEX revocations_until ON {schema}.revocations (until);
 ALTER TABLE {schema}.sessions ADD COLUMN user_agent text, ADD COLUMN client_network text;
 "#,
     ),
+    // The DPoP proofs seen (the replay cache shared by every node): one row each until
+    // its proof could no longer be accepted anyway.
+    (
+        3,
+        r#"
+CREATE TABLE {schema}.dpop_replay (
+    key bytea PRIMARY KEY,
+    until bigint NOT NULL
+);
+CREATE INDEX dpop_replay_until ON {schema}.dpop_replay (until);
+"#,
+    ),
 ];
 
 /// The newest schema version this build knows.
@@ -99,6 +112,10 @@ pub(super) struct Sql {
     pub(super) prune_grace: String,
     pub(super) prune_revocations: String,
     pub(super) count_sessions: String,
+    /// `$1` key, `$2` until, `$3` now: insert a DPoP proof, or take over a dead row of the
+    /// same key; one row affected for a new proof, none for a replay.
+    pub(super) dpop_remember: String,
+    pub(super) prune_dpop: String,
 }
 
 impl Sql {
@@ -170,6 +187,12 @@ impl Sql {
             ),
             prune_revocations: format!("DELETE FROM {s}.revocations WHERE until <= $1"),
             count_sessions: format!("SELECT count(*) FROM {s}.sessions"),
+            dpop_remember: format!(
+                "INSERT INTO {s}.dpop_replay (key, until) VALUES ($1, $2) \
+                 ON CONFLICT (key) DO UPDATE SET until = EXCLUDED.until \
+                 WHERE {s}.dpop_replay.until <= $3"
+            ),
+            prune_dpop: format!("DELETE FROM {s}.dpop_replay WHERE until <= $1"),
         }
     }
 }

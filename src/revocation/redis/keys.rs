@@ -12,6 +12,7 @@
 //! | `P epoch` | string | a random id naming this life of the store | none |
 //! | `P lost` | set | ids of the nodes writing back what the store lost, while they do | none |
 //! | `P events` | channel | one message per revocation, for every node's mirror | — |
+//! | `P dpop:<hex>` | string | a DPoP proof seen (SHA-256 of key thumbprint and `jti`) | until the proof's `iat` leaves the window |
 //!
 //! Revocations live in three sorted sets rather than a key each so that a node (re)loads
 //! them all with three range reads, without scanning the keyspace; their dead members are
@@ -115,6 +116,11 @@ impl Keys {
     pub(super) fn channel(&self) -> String {
         self.key("events", "")
     }
+
+    /// A DPoP proof already seen, by the hex of its replay key.
+    pub(super) fn dpop_replay(&self, hex: &str) -> String {
+        self.key("dpop:", hex)
+    }
 }
 
 #[cfg(test)]
@@ -129,6 +135,7 @@ mod tests {
         assert_eq!(keys.subject("alice"), "{gp}:u:alice");
         assert_eq!(keys.revoked_tokens(), "{gp}:r:jti");
         assert_eq!(keys.channel(), "{gp}:events");
+        assert_eq!(keys.dpop_replay("ab01"), "{gp}:dpop:ab01");
     }
 
     #[test]

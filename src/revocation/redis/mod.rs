@@ -10,6 +10,7 @@
 
 mod keys;
 mod options;
+mod replay;
 mod reply;
 mod reseed;
 mod script;

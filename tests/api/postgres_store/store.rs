@@ -78,7 +78,7 @@ fn postgres_nodes_starting_together_migrate_the_schema_once() {
         db.query(
             "SELECT string_agg(version::text, ',' ORDER BY version) FROM gatepass.schema_version"
         ),
-        "1,2"
+        "1,2,3"
     );
     // They all work on the one schema.
     block_on(stores[0].create_session(record("s", "u", NOW))).unwrap();
@@ -108,7 +108,8 @@ fn postgres_database_of_version_1_is_upgraded_and_its_sessions_list_without_a_cl
     drop(store);
     db.query(
         "ALTER TABLE gatepass.sessions DROP COLUMN user_agent, DROP COLUMN client_network; \
-         DELETE FROM gatepass.schema_version WHERE version = 2",
+         DROP TABLE gatepass.dpop_replay; \
+         DELETE FROM gatepass.schema_version WHERE version >= 2",
     );
     db.query(&format!(
         "INSERT INTO gatepass.sessions (sid, sub, gen, refresh_jti, created_at, last_used_at, \
@@ -120,7 +121,7 @@ fn postgres_database_of_version_1_is_upgraded_and_its_sessions_list_without_a_cl
         db.query(
             "SELECT string_agg(version::text, ',' ORDER BY version) FROM gatepass.schema_version"
         ),
-        "1,2"
+        "1,2,3"
     );
     let listed = block_on(store.list_sessions("olga", NOW + 1)).unwrap();
     assert_eq!(listed.len(), 1);
@@ -308,4 +309,38 @@ fn postgres_sslmode_require_uses_tls_and_verifies_the_server_certificate() {
         options(&clock, "tls").tls_root_certificates(pem),
     ));
     assert!(unavailable(&mismatch), "{mismatch:?}");
+}
+
+#[test]
+fn postgres_is_a_dpop_replay_cache_shared_by_two_nodes_and_pruned() {
+    use gatepass::{ReplayCache, ReplayKey};
+    let db = TestDatabase::create();
+    let rt = runtime();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let one = connect(&rt, &db.url(), options(&clock, "gatepass"));
+    let two = connect(&rt, &db.url(), options(&clock, "gatepass"));
+    let key = ReplayKey::new("thumbprint", "jti-1");
+    assert_eq!(rt.block_on(one.remember(key, NOW + 66, NOW)), Ok(true));
+    assert_eq!(rt.block_on(two.remember(key, NOW + 66, NOW + 1)), Ok(false));
+    assert_eq!(
+        rt.block_on(one.remember(key, NOW + 66, NOW + 65)),
+        Ok(false)
+    );
+    assert_eq!(
+        rt.block_on(two.remember(ReplayKey::new("thumbprint", "jti-2"), NOW + 66, NOW)),
+        Ok(true)
+    );
+    // Once its until has passed, the row is dead: the key may be remembered again.
+    assert_eq!(
+        rt.block_on(two.remember(key, NOW + 132, NOW + 66)),
+        Ok(true)
+    );
+    assert_eq!(
+        rt.block_on(one.remember(key, NOW + 132, NOW + 67)),
+        Ok(false)
+    );
+    assert_eq!(db.query("SELECT count(*) FROM gatepass.dpop_replay"), "2");
+    // The store's prune deletes the dead rows (jti-2's), not the live one.
+    rt.block_on(one.prune(NOW + 100)).unwrap();
+    assert_eq!(db.query("SELECT count(*) FROM gatepass.dpop_replay"), "1");
 }

@@ -241,3 +241,32 @@ fn rediss_connects_through_rustls_on_ring_with_a_private_ca_and_a_client_certifi
         || revoked(&*a, "to-tls", None, "x") == Some(Revoked::Token),
     );
 }
+
+#[test]
+fn redis_is_a_dpop_replay_cache_shared_by_two_nodes() {
+    use gatepass::{Clock as _, ReplayCache, ReplayKey, SystemClock};
+    let redis = RedisServer::start(false);
+    let rt = runtime();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let one = connect(&rt, &redis.url(), options(&clock, "gatepass:"));
+    let two = connect(&rt, &redis.url(), options(&clock, "gatepass:"));
+    let key = ReplayKey::new("thumbprint", "jti-1");
+    let now = SystemClock.now();
+    assert_eq!(rt.block_on(one.remember(key, now + 2, now)), Ok(true));
+    // The other node sees it: a replay.
+    assert_eq!(rt.block_on(two.remember(key, now + 2, now)), Ok(false));
+    assert_eq!(rt.block_on(one.remember(key, now + 2, now)), Ok(false));
+    // Another jti, or another key, is new.
+    assert_eq!(
+        rt.block_on(two.remember(ReplayKey::new("thumbprint", "jti-2"), now + 2, now)),
+        Ok(true)
+    );
+    assert_eq!(
+        rt.block_on(two.remember(ReplayKey::new("other", "jti-1"), now + 2, now)),
+        Ok(true)
+    );
+    // Redis forgets it once its until has passed (PXAT on the real clock).
+    eventually("the replay entry expires", || {
+        rt.block_on(one.remember(key, SystemClock.now() + 60, SystemClock.now())) == Ok(true)
+    });
+}
