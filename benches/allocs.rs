@@ -48,6 +48,9 @@ fn per_call<R>(mut f: impl FnMut() -> R) -> (f64, f64) {
 /// `GATEPASS_PROFILE=OP:N`: run one operation N times and nothing else, for
 /// `valgrind --tool=callgrind` or `perf record` (instruction counts are reproducible on a
 /// noisy machine where timings are not: run N and 0 times and subtract).
+/// The request URI of the DPoP proof the `dpop-proof` profile checks.
+const DPOP_URI: &str = "https://api.example.com/orders";
+
 fn profile(spec: &str) {
     let (op, n) = spec.split_once(':').unwrap_or((spec, "1000"));
     let n: usize = n.parse().expect("N");
@@ -62,7 +65,7 @@ fn profile(spec: &str) {
         Ok("EdDSA") => Algorithm::EdDSA,
         _ => Algorithm::HS256,
     };
-    let case = if op.starts_with("typical") {
+    let case = if op.starts_with("typical") || op == "dpop-proof" {
         Case::typical(typical_alg)
     } else {
         Case::new(alg)
@@ -81,6 +84,13 @@ fn profile(spec: &str) {
     jwt_header.kid = Some("hs-2025".into());
     let rng = ring::rand::SystemRandom::new();
     let typical_custom = typical_custom();
+    let dpop_key = gatepass::DpopKey::generate(Algorithm::ES256).expect("key");
+    let dpop_proof = dpop_key
+        .proof("GET", DPOP_URI)
+        .access_token(&case.token)
+        .make_at(1_700_000_000)
+        .expect("proof");
+    let dpop_verifier = gatepass::DpopVerifier::builder().build().expect("verifier");
     for i in 0..n {
         match op {
             "ring-hmac" => {
@@ -142,6 +152,17 @@ fn profile(spec: &str) {
                     jsonwebtoken::encode(&jwt_header, &claims, &jwt_enc).expect("encode"),
                 ));
             }
+            "dpop-proof" => drop(black_box(
+                dpop_verifier
+                    .verify_at(
+                        &dpop_proof,
+                        "GET",
+                        DPOP_URI,
+                        Some(&case.token),
+                        1_700_000_000,
+                    )
+                    .expect("verifies"),
+            )),
             "typical" => drop(black_box(
                 case.verifier
                     .verify_access_as::<Tenant>(&case.token)
