@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use axum::http::request::Parts;
 use axum::http::Request;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -11,6 +12,7 @@ use tower::Service;
 
 use super::future::AuthResponseFuture;
 use super::on_rejection::OnRejection;
+use super::refetch::KeyWait;
 use super::request::Config;
 
 /// Authenticates each request, then calls the inner service or answers the rejection.
@@ -62,12 +64,16 @@ impl<S, C, F> AuthService<S, C, F> {
     }
 }
 
+/// `S: Clone + Send + 'static` (every axum router and handler service is): a request that
+/// must wait for a JWKS refetch takes the ready inner service along into its future, and
+/// leaves a clone in its place, as tower's async middleware do.
 impl<S, C, F, B> Service<Request<B>> for AuthService<S, C, F>
 where
-    S: Service<Request<B>>,
+    S: Service<Request<B>> + Clone + Send + 'static,
     S::Response: IntoResponse,
+    B: Send + 'static,
     C: DeserializeOwned + Clone + Send + Sync + 'static,
-    F: OnRejection,
+    F: OnRejection + Send + Sync + 'static,
 {
     type Response = Response;
     type Error = S::Error;
@@ -79,15 +85,53 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let (mut parts, body) = request.into_parts();
+        let wait = KeyWait::before(&self.config.source);
         match self
             .config
             .verify_request(&parts.headers, &mut parts.extensions)
         {
             Ok(()) => AuthResponseFuture::inner(self.inner.call(Request::from_parts(parts, body))),
+            Err(rejection) if wait.worth_waiting(&rejection) => {
+                // The ready service answers this request once the keys are in; the clone
+                // left behind is driven to readiness by the next `poll_ready`.
+                let clone = self.inner.clone();
+                let ready = std::mem::replace(&mut self.inner, clone);
+                AuthResponseFuture::verifying(verify_after_refetch(
+                    wait,
+                    Arc::clone(&self.config),
+                    ready,
+                    parts,
+                    body,
+                ))
+            }
             Err(rejection) => {
                 rejection.trace();
                 AuthResponseFuture::rejected(self.config.on_rejection.on_rejection(rejection))
             }
+        }
+    }
+}
+
+/// The second and last attempt, after the refetch the first one waited for: the inner
+/// service's future, or the rejection's response.
+async fn verify_after_refetch<S, C, F, B>(
+    wait: KeyWait,
+    config: Arc<Config<C, F>>,
+    mut inner: S,
+    mut parts: Parts,
+    body: B,
+) -> Result<S::Future, Response>
+where
+    S: Service<Request<B>>,
+    C: DeserializeOwned + Clone + Send + Sync + 'static,
+    F: OnRejection,
+{
+    wait.wait().await;
+    match config.verify_request(&parts.headers, &mut parts.extensions) {
+        Ok(()) => Ok(inner.call(Request::from_parts(parts, body))),
+        Err(rejection) => {
+            rejection.trace();
+            Err(config.on_rejection.on_rejection(rejection))
         }
     }
 }
