@@ -17,12 +17,11 @@
 //! server stops a token here only when it expires (5 minutes) — that is the stateless
 //! trade-off; share a Redis store (`--store redis://`) to enforce logouts everywhere at once.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::routing::get;
 use axum::Router;
-use gatepass::{AuthLayer, Authenticated, JwksClient, TokenCache, Verifier};
+use gatepass::{AuthLayer, Authenticated, Profile, TokenCache};
 
 async fn orders(auth: Authenticated) -> String {
     format!("orders of {}\n", auth.sub)
@@ -36,36 +35,50 @@ async fn public() -> &'static str {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("JWKS_URL")
         .unwrap_or_else(|_| "http://127.0.0.1:8080/.well-known/jwks.json".into());
-    let jwks = JwksClient::builder(url).build()?;
-    // Warm the cache so the first request does not miss (waiting a little for an auth
-    // server that is still starting); keep it fresh in the background.
-    for attempt in 1..=20 {
-        match jwks.refresh().await {
-            Ok(keys) => {
-                eprintln!("trusting {keys} key(s) from {}", jwks.url());
-                break;
-            }
-            Err(e) if attempt == 20 => {
-                eprintln!("the JWKS is not reachable ({e}); requests answer 503 until it is")
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
-        }
-    }
-    let _refresher = jwks.spawn_refresher(Duration::from_secs(60));
-
     // TOKEN_CACHE=N keeps up to N verified tokens (each still re-checked for expiry, key
     // and revocation on every hit): a client repeating its token skips the signature check.
-    let mut builder = Verifier::builder(jwks, "gatepass", "gatepass");
-    if let Some(size) = std::env::var("TOKEN_CACHE")
+    let cache = match std::env::var("TOKEN_CACHE")
         .ok()
         .and_then(|n| n.parse().ok())
     {
-        builder = builder.cache(TokenCache::new(size, Duration::from_secs(60))?);
+        Some(size) => Some(TokenCache::new(size, Duration::from_secs(60))?),
+        None => None,
+    };
+
+    // One call: the JWKS client, the verifier and the layer. A token whose kid the cached
+    // set lacks (the auth server just rotated) waits for one refetch instead of a 401.
+    // The auth server's own tokens: the strict gatepass profile (an identity provider's
+    // would keep the default, `Profile::Jwt`).
+    let auth = AuthLayer::from_jwks_url(url, "gatepass", "gatepass")
+        .profile(Profile::Gatepass)
+        .verifier(move |verifier| match cache {
+            Some(cache) => verifier.cache(cache),
+            None => verifier,
+        })
+        .build()
+        .await?;
+
+    // Warm the cache so the first request does not wait (waiting a little for an auth
+    // server that is still starting); keep it fresh in the background.
+    if let Some(jwks) = auth.jwks_client() {
+        for attempt in 1..=20 {
+            match jwks.refresh().await {
+                Ok(keys) => {
+                    eprintln!("trusting {keys} key(s) from {}", jwks.url());
+                    break;
+                }
+                Err(e) if attempt == 20 => {
+                    eprintln!("the JWKS is not reachable ({e}); requests answer 503 until it is")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        }
+        let _refresher = jwks.spawn_refresher(Duration::from_secs(60));
     }
-    let verifier = Arc::new(builder.build()?);
+
     let app = Router::new()
         .route("/orders", get(orders))
-        .route_layer(AuthLayer::new(verifier))
+        .route_layer(auth)
         .route("/public", get(public));
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:4000").await?;

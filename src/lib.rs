@@ -91,7 +91,9 @@ pub use keys::{RotatedKey, RotationPolicy, RotationRefused, RotationReport, Sche
 // cached with cooldown, single flight, refresh-ahead and stale-on-error.
 pub use jwks::PublishedJwks;
 #[cfg(feature = "jwks-client")]
-pub use jwks::{FetchError, JwksClient, JwksClientBuilder, JwksClientError, JwksStatus};
+pub use jwks::{
+    DiscoveryError, FetchError, JwksClient, JwksClientBuilder, JwksClientError, JwksStatus,
+};
 
 // The optional verified-token cache a verifier can keep.
 pub use cache::TokenCache;
@@ -145,6 +147,10 @@ pub use http::{
     BearerCredentials, CookieError, DefaultOnRejection, DpopConfig, DpopMode, MalformedCredentials,
     OnRejection, Scopes, SecureCookie, REALM,
 };
+// The one-call layer for an API trusting a remote JWK Set (features `axum` and
+// `jwks-client`).
+#[cfg(all(feature = "axum", feature = "jwks-client"))]
+pub use http::{RemoteAuth, RemoteAuthError};
 
 // The auth server's building blocks (feature `server`).
 #[cfg(feature = "server")]

@@ -57,6 +57,9 @@ mod profiles;
 #[cfg(feature = "redis")]
 #[path = "api/redis_store.rs"]
 mod redis_store;
+#[cfg(all(feature = "axum", feature = "jwks-client"))]
+#[path = "api/remote_layer.rs"]
+mod remote_layer;
 #[path = "api/rotation.rs"]
 mod rotation;
 #[cfg(feature = "server")]

@@ -33,11 +33,16 @@ use crate::token::{CustomClaims, Verifier};
 ///   `__Host-`/`__Secure-` cookie when there is no Bearer `Authorization` header.
 /// * **Scope**: [`require_scope`](Self::require_scope) answers 403 when the token lacks a
 ///   scope.
+/// * **Remote keys**: [`from_jwks_url`](Self::from_jwks_url) and
+///   [`from_issuer`](Self::from_issuer) build the whole layer for an API that trusts an
+///   identity provider's published keys; [`jwks_refetch`](Self::jwks_refetch) makes a
+///   layer you built yourself wait for its [`JwksClient`](crate::JwksClient)'s refetch on
+///   an unknown `kid`.
 ///
 /// The per-request cost is the verification itself: the layer borrows the token from the
 /// header, shares its configuration behind one `Arc` (cloning the service per request is a
 /// reference-count increment), never clones the verifier, and its future is a concrete
-/// type, not a box.
+/// type, not a box (the one exception: a request that waits for a JWKS refetch).
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -89,6 +94,8 @@ impl AuthLayer {
                 source: Arc::new(TokenSource {
                     verifier: verifier.into(),
                     cookie: None,
+                    #[cfg(feature = "jwks-client")]
+                    jwks: None,
                 }),
                 optional: false,
                 scope: None,
@@ -222,6 +229,44 @@ impl<C, F> AuthLayer<C, F> {
     /// ```
     pub fn verifier(&self) -> &Arc<Verifier> {
         &self.config.source.verifier
+    }
+
+    /// Tell the layer that its verifier's keys come from `jwks`: a token whose `kid` the
+    /// cached set lacks, or that arrives before the first set, then waits for the client's
+    /// single-flight refetch (if one starts, under the client's cooldown) and is verified
+    /// once more before it is refused, as [`JwksClient::verify_with`](crate::JwksClient::verify_with)
+    /// does. So the first request after the identity provider rotates its keys succeeds.
+    /// Known kids never wait; a made-up kid within the cooldown is refused at once.
+    /// [`AuthLayer::from_jwks_url`] and [`AuthLayer::from_issuer`] set this already.
+    ///
+    /// ```no_run
+    /// # use std::sync::Arc;
+    /// use gatepass::{AuthLayer, JwksClient, Verifier};
+    /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// let jwks = JwksClient::builder("https://auth.example/.well-known/jwks.json").build()?;
+    /// let verifier = Verifier::builder(jwks.clone(), "https://auth.example", "api").build()?;
+    /// let layer = AuthLayer::new(verifier).jwks_refetch(jwks);
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "jwks-client")]
+    pub fn jwks_refetch(mut self, jwks: crate::JwksClient) -> Self {
+        Arc::make_mut(&mut self.config.source).jwks = Some(jwks);
+        self
+    }
+
+    /// The JWKS client this layer waits for (see [`jwks_refetch`](Self::jwks_refetch)):
+    /// its [`status`](crate::JwksClient::status) is there for health checks, its
+    /// [`spawn_refresher`](crate::JwksClient::spawn_refresher) for idle services.
+    ///
+    /// ```
+    /// # use gatepass::*;
+    /// # let verifier = Verifier::builder(VerificationKeys::default(), "i", "a").build()?;
+    /// assert!(AuthLayer::new(verifier).jwks_client().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "jwks-client")]
+    pub fn jwks_client(&self) -> Option<&crate::JwksClient> {
+        self.config.source.jwks.as_ref()
     }
 }
 

@@ -13,7 +13,10 @@ mod extract;
 mod future;
 mod layer;
 mod on_rejection;
+mod refetch;
 mod rejection;
+#[cfg(feature = "jwks-client")]
+mod remote;
 mod request;
 mod scope;
 mod service;
@@ -31,5 +34,7 @@ pub use future::AuthResponseFuture;
 pub use layer::AuthLayer;
 pub use on_rejection::{DefaultOnRejection, OnRejection};
 pub use rejection::{AuthRejection, REALM};
+#[cfg(feature = "jwks-client")]
+pub use remote::{RemoteAuth, RemoteAuthError};
 pub use scope::Scopes;
 pub use service::AuthService;

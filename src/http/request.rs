@@ -38,6 +38,10 @@ pub(crate) struct Config<C, F> {
 pub(crate) struct TokenSource {
     pub(crate) verifier: Arc<Verifier>,
     pub(crate) cookie: Option<SecureCookie>,
+    /// The client the verifier's keys come from, when the layer was told: a missing key
+    /// then waits for its refetch (`refetch.rs`).
+    #[cfg(feature = "jwks-client")]
+    pub(crate) jwks: Option<crate::JwksClient>,
 }
 
 impl<C, F> Config<C, F> {

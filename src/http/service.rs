@@ -4,13 +4,17 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use axum::http::request::Parts;
 use axum::http::Request;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use tower::Service;
 
+use super::dpop::CheckedProof;
 use super::future::{AuthResponseFuture, Deferred};
 use super::on_rejection::OnRejection;
+use super::refetch::KeyWait;
+use super::rejection::AuthRejection;
 use super::request::Config;
 
 /// Authenticates each request, then calls the inner service or answers the rejection.
@@ -63,8 +67,10 @@ impl<S, C, F> AuthService<S, C, F> {
 }
 
 /// The inner service is cloned (and the ready one moved into the response future) only
-/// for requests whose DPoP replay check must be awaited before it is called; hence the
-/// `Clone + Send + 'static` bounds, which every axum router and handler meets.
+/// for requests that must wait before it is called: for a DPoP proof's replay check, or
+/// for the refetch of a JWKS client that did not know the token's key yet. Hence the
+/// `Clone + Send + 'static` bounds, which every axum router and handler meets, as in
+/// tower's async middleware.
 impl<S, C, F, B> Service<Request<B>> for AuthService<S, C, F>
 where
     S: Service<Request<B>> + Clone + Send + 'static,
@@ -84,33 +90,66 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let (mut parts, body) = request.into_parts();
+        let wait = KeyWait::before(&self.config.source);
         match self.config.verify_request(&mut parts) {
             Ok(None) => {
                 AuthResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
             }
-            Ok(Some(proof)) => {
-                // The service that was polled ready goes with the request; its clone
-                // stays for the next `poll_ready`.
-                let clone = self.inner.clone();
-                let mut inner = std::mem::replace(&mut self.inner, clone);
-                let config = Arc::clone(&self.config);
-                AuthResponseFuture::deferred(Deferred::new(async move {
-                    match proof.check_replay().await {
-                        Ok(_) => Ok(inner.call(Request::from_parts(parts, body))),
-                        Err(err) => {
-                            let rejection = crate::http::AuthRejection::Dpop(err);
-                            rejection.trace();
-                            Err(config.on_rejection.on_rejection(rejection))
-                        }
-                    }
-                }))
-            }
-            Err(rejection) => {
+            Err(rejection) if !wait.worth_waiting(&rejection) => {
                 rejection.trace();
                 AuthResponseFuture::rejected(self.config.on_rejection.on_rejection(rejection))
             }
+            outcome => {
+                // The service that was polled ready goes with the request; its clone
+                // stays for the next `poll_ready`.
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                AuthResponseFuture::deferred(Deferred::new(finish(
+                    outcome,
+                    wait,
+                    Arc::clone(&self.config),
+                    inner,
+                    parts,
+                    body,
+                )))
+            }
         }
     }
+}
+
+/// What the synchronous check left open: after a refused first attempt worth waiting
+/// for, the refetch, then the second and last attempt; for a DPoP proof, its replay
+/// check. The inner service's future, or the rejection's response.
+async fn finish<S, C, F, B>(
+    outcome: Result<Option<CheckedProof>, AuthRejection>,
+    wait: KeyWait,
+    config: Arc<Config<C, F>>,
+    mut inner: S,
+    mut parts: Parts,
+    body: B,
+) -> Result<S::Future, Response>
+where
+    S: Service<Request<B>>,
+    C: DeserializeOwned + Clone + Send + Sync + 'static,
+    F: OnRejection,
+{
+    let outcome = match outcome {
+        Err(_) => {
+            wait.wait().await;
+            config.verify_request(&mut parts)
+        }
+        decided => decided,
+    };
+    let rejection = match outcome {
+        Ok(None) => return Ok(inner.call(Request::from_parts(parts, body))),
+        Ok(Some(proof)) => match proof.check_replay().await {
+            Ok(_) => return Ok(inner.call(Request::from_parts(parts, body))),
+            Err(err) => AuthRejection::Dpop(err),
+        },
+        Err(rejection) => rejection,
+    };
+    rejection.trace();
+    Err(config.on_rejection.on_rejection(rejection))
 }
 
 impl<S: Clone, C, F> Clone for AuthService<S, C, F> {

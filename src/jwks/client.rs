@@ -28,6 +28,7 @@ use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio::sync::watch;
 
+use super::discovery::FetchPolicy;
 use super::error::{FetchError, JwksClientError};
 use super::fetch::{default_tls, Fetcher, Target};
 use crate::clock::{Clock, SystemClock, UnixTime};
@@ -150,6 +151,23 @@ impl JwksClientBuilder {
     pub fn runtime(mut self, handle: Handle) -> Self {
         self.runtime = Some(handle);
         self
+    }
+
+    /// Point the builder at another URL, keeping its limits (the JWKS URL that OpenID
+    /// Connect discovery found).
+    pub(crate) fn url(mut self, url: String) -> Self {
+        self.url = url;
+        self
+    }
+
+    /// The fetch limits and URL policy, for another fetch made on the client's behalf (the
+    /// discovery document): timeout, size cap, whether plain http to any host is allowed.
+    pub(crate) fn fetch_policy(&self) -> FetchPolicy {
+        FetchPolicy {
+            timeout: self.timeout,
+            max_bytes: self.max_bytes,
+            allow_insecure_http: self.allow_insecure_http,
+        }
     }
 
     /// Check the URL and limits and build the client. Nothing is fetched yet: call
@@ -420,21 +438,36 @@ impl JwksClient {
         &self,
         verify: impl Fn() -> Result<T, VerifyError>,
     ) -> Result<T, VerifyError> {
-        // Subscribe first: a fetch that completes between the attempt and the wait is seen.
-        let mut done = self.inner.done.subscribe();
+        // Watch first: a fetch that completes between the attempt and the wait is seen.
+        let watch = self.watch_fetches();
         let first = verify();
         if !matches!(
             first,
             Err(VerifyError::UnknownKey | VerifyError::KeysUnavailable)
-        ) {
+        ) || !watch.worth_waiting()
+        {
             return first;
         }
-        let fetching = lock(&self.inner.flight).in_flight;
-        if !fetching && !done.has_changed().unwrap_or(false) {
-            return first;
-        }
-        let _ = done.changed().await;
+        watch.wait().await;
         verify()
+    }
+
+    /// The first half of [`verify_with`](Self::verify_with) for callers that verify
+    /// synchronously and decide afterwards whether to wait (the axum layer, which stays
+    /// allocation-free unless it has to wait): take this before the first attempt.
+    pub(crate) fn watch_fetches(&self) -> FetchWatch {
+        FetchWatch {
+            inner: Arc::clone(&self.inner),
+            done: self.inner.done.subscribe(),
+        }
+    }
+
+    /// Start the first fetch in the background unless one ran already (cooldown rules),
+    /// so that the first request finds the set or joins the fetch.
+    pub(crate) fn prefetch(&self) {
+        if self.inner.snapshot().is_none() {
+            self.inner.start(Reason::Empty, self.inner.clock.now());
+        }
     }
 
     /// The client's state and counters.
@@ -478,6 +511,34 @@ impl JwksClient {
                 };
             }
         })
+    }
+}
+
+/// A view on the client's fetches, taken before a verification attempt: after a miss,
+/// whether a fetch was started or finished since (then waiting for it can help), and the
+/// wait itself.
+pub(crate) struct FetchWatch {
+    inner: Arc<Inner>,
+    done: watch::Receiver<u64>,
+}
+
+impl FetchWatch {
+    /// Whether a fetch is running, or one finished since this watch was taken: only then
+    /// can another attempt see keys the first one did not.
+    pub(crate) fn worth_waiting(&self) -> bool {
+        lock(&self.inner.flight).in_flight || self.done.has_changed().unwrap_or(false)
+    }
+
+    /// Wait for the end of the running fetch (at once if one ended since the watch was
+    /// taken). At most one fetch: the caller then verifies once more and answers.
+    pub(crate) async fn wait(mut self) {
+        let _ = self.done.changed().await;
+    }
+}
+
+impl fmt::Debug for FetchWatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FetchWatch").finish_non_exhaustive()
     }
 }
 

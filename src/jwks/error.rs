@@ -128,3 +128,70 @@ impl fmt::Display for FetchError {
 }
 
 impl std::error::Error for FetchError {}
+
+/// Why OpenID Connect discovery (`GET {issuer}/.well-known/openid-configuration`) did not
+/// yield a JWK Set URL to trust.
+///
+/// ```
+/// use gatepass::DiscoveryError;
+/// let err = DiscoveryError::IssuerMismatch {
+///     expected: "https://idp.example".into(),
+///     found: "https://evil.example".into(),
+/// };
+/// assert_eq!(err.kind(), "issuer_mismatch");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DiscoveryError {
+    /// The issuer is not a URL the fetcher accepts (`https://`, or `http://` to a loopback
+    /// address; no credentials).
+    InvalidIssuer(JwksClientError),
+    /// Fetching the discovery document failed (connection, TLS, timeout, status other than
+    /// 200, larger than the size cap).
+    Fetch(FetchError),
+    /// The document is not a JSON object with string `issuer` and `jwks_uri` members.
+    Document(&'static str),
+    /// The document names another issuer than the one configured. OpenID Connect Discovery
+    /// §4.3 requires them to be identical: a mismatch means the wrong URL, or a document
+    /// someone else controls, and its keys must not be trusted.
+    IssuerMismatch {
+        /// The configured issuer.
+        expected: String,
+        /// The document's `issuer` (cut to 200 characters: it is the remote's text).
+        found: String,
+    },
+}
+
+impl DiscoveryError {
+    /// A stable short name: `invalid_issuer`, `fetch`, `document` or `issuer_mismatch`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::InvalidIssuer(_) => "invalid_issuer",
+            Self::Fetch(_) => "fetch",
+            Self::Document(_) => "document",
+            Self::IssuerMismatch { .. } => "issuer_mismatch",
+        }
+    }
+}
+
+impl fmt::Display for DiscoveryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidIssuer(why) => write!(f, "OpenID Connect discovery: {why}"),
+            Self::Fetch(why) => write!(
+                f,
+                "OpenID Connect discovery: fetching the configuration document failed: {why}"
+            ),
+            Self::Document(why) => write!(
+                f,
+                "OpenID Connect discovery: the configuration document is unusable: {why}"
+            ),
+            Self::IssuerMismatch { expected, found } => write!(
+                f,
+                "OpenID Connect discovery: the configuration document names issuer {found:?}, not the configured {expected:?}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for DiscoveryError {}

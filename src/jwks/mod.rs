@@ -7,6 +7,8 @@
 #[cfg(feature = "jwks-client")]
 mod client;
 #[cfg(feature = "jwks-client")]
+mod discovery;
+#[cfg(feature = "jwks-client")]
 mod error;
 #[cfg(feature = "jwks-client")]
 mod fetch;
@@ -15,7 +17,12 @@ mod publish;
 #[cfg(feature = "jwks-client")]
 pub use client::{JwksClient, JwksClientBuilder, JwksStatus};
 #[cfg(feature = "jwks-client")]
-pub use error::{FetchError, JwksClientError};
+pub use error::{DiscoveryError, FetchError, JwksClientError};
+
+#[cfg(feature = "jwks-client")]
+pub(crate) use client::FetchWatch;
+#[cfg(feature = "jwks-client")]
+pub(crate) use discovery::discover_jwks_uri;
 pub use publish::PublishedJwks;
 
 // For the `jwks_cache_control` fuzz target.

@@ -149,6 +149,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AuthRejection> {
         super::verify_parts(parts)
+            .await
             .and_then(|found| found.ok_or(AuthRejection::MissingCredentials))
             .inspect_err(AuthRejection::trace)
     }

@@ -11,6 +11,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::credentials::find_token;
+use super::refetch::KeyWait;
 use super::rejection::AuthRejection;
 use super::request::TokenSource;
 use crate::token::{AccessClaims, Verified, Verifier};
@@ -20,9 +21,10 @@ use crate::token::{AccessClaims, Verified, Verifier};
 /// 1. Claims an [`AuthLayer`](crate::AuthLayer) verified into `C`: cloned.
 /// 2. Claims a layer verified into the JSON map: cloned and deserialized into `C`.
 /// 3. Claims a layer verified into another type: the same token verified again into `C`
-///    with the layer's verifier (a type mismatch is never an error).
+///    with the layer's verifier (a type mismatch is never an error), waiting for the
+///    layer's JWKS refetch as the layer does.
 /// 4. Else the `Authorization` header, verified with the `Arc<Verifier>` extension.
-fn verify_parts<C>(parts: &Parts) -> Result<Option<Authenticated<C>>, AuthRejection>
+async fn verify_parts<C>(parts: &Parts) -> Result<Option<Authenticated<C>>, AuthRejection>
 where
     C: DeserializeOwned + Clone + Send + Sync + 'static,
 {
@@ -37,9 +39,20 @@ where
         let Some(token) = find_token(&parts.headers, source.cookie.as_ref())? else {
             return Ok(None);
         };
-        return Ok(Some(Authenticated::from(
-            source.verifier.verify_access_typed::<C>(token)?,
-        )));
+        let wait = KeyWait::before(source);
+        let verified = match source.verifier.verify_access_typed::<C>(token) {
+            Ok(verified) => verified,
+            Err(err) => {
+                // The layer's keys were just replaced: wait for the refetch, as the layer does.
+                let rejection = AuthRejection::from(err);
+                if !wait.worth_waiting(&rejection) {
+                    return Err(rejection);
+                }
+                wait.wait().await;
+                source.verifier.verify_access_typed::<C>(token)?
+            }
+        };
+        return Ok(Some(Authenticated::from(verified)));
     }
     let Some(token) = find_token(&parts.headers, None)? else {
         return Ok(None);

@@ -22,6 +22,8 @@ where
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, AuthRejection> {
-        super::verify_parts(parts).inspect_err(AuthRejection::trace)
+        super::verify_parts(parts)
+            .await
+            .inspect_err(AuthRejection::trace)
     }
 }
