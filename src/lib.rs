@@ -170,6 +170,12 @@ pub use server::{serve, ServeLimits};
 #[doc(hidden)]
 pub mod internal;
 
+/// The Rust code of the README (the quick start and every section's example), compiled
+/// as doc tests with the features it names, so what a new user copies first cannot rot.
+#[cfg(all(doctest, feature = "server", feature = "jwks-client"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDocTests;
+
 /// The code of docs/RECIPES.md, compiled as doc tests so the recipes cannot rot.
 #[cfg(all(doctest, feature = "jwks-client"))]
 #[doc = include_str!("../docs/RECIPES.md")]
