@@ -28,6 +28,7 @@ use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio::sync::watch;
 
+#[cfg(feature = "axum")]
 use super::discovery::FetchPolicy;
 use super::error::{FetchError, JwksClientError};
 use super::fetch::{default_tls, Fetcher, Target};
@@ -155,6 +156,7 @@ impl JwksClientBuilder {
 
     /// Point the builder at another URL, keeping its limits (the JWKS URL that OpenID
     /// Connect discovery found).
+    #[cfg(feature = "axum")]
     pub(crate) fn url(mut self, url: String) -> Self {
         self.url = url;
         self
@@ -162,6 +164,7 @@ impl JwksClientBuilder {
 
     /// The fetch limits and URL policy, for another fetch made on the client's behalf (the
     /// discovery document): timeout, size cap, whether plain http to any host is allowed.
+    #[cfg(feature = "axum")]
     pub(crate) fn fetch_policy(&self) -> FetchPolicy {
         FetchPolicy {
             timeout: self.timeout,
@@ -464,6 +467,7 @@ impl JwksClient {
 
     /// Start the first fetch in the background unless one ran already (cooldown rules),
     /// so that the first request finds the set or joins the fetch.
+    #[cfg(feature = "axum")]
     pub(crate) fn prefetch(&self) {
         if self.inner.snapshot().is_none() {
             self.inner.start(Reason::Empty, self.inner.clock.now());

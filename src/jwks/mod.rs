@@ -6,7 +6,8 @@
 
 #[cfg(feature = "jwks-client")]
 mod client;
-#[cfg(feature = "jwks-client")]
+// OpenID Connect discovery, for the one-call remote layer (feature `axum`).
+#[cfg(all(feature = "jwks-client", feature = "axum"))]
 mod discovery;
 #[cfg(feature = "jwks-client")]
 mod error;
@@ -19,9 +20,9 @@ pub use client::{JwksClient, JwksClientBuilder, JwksStatus};
 #[cfg(feature = "jwks-client")]
 pub use error::{DiscoveryError, FetchError, JwksClientError};
 
-#[cfg(feature = "jwks-client")]
+#[cfg(all(feature = "jwks-client", feature = "axum"))]
 pub(crate) use client::FetchWatch;
-#[cfg(feature = "jwks-client")]
+#[cfg(all(feature = "jwks-client", feature = "axum"))]
 pub(crate) use discovery::discover_jwks_uri;
 pub use publish::PublishedJwks;
 
