@@ -53,17 +53,19 @@ pub(crate) enum StoreOperation {
     Logout,
     LogoutAll,
     Revoke,
+    Sessions,
     Readiness,
     Prune,
 }
 
 impl StoreOperation {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 8] = [
         Self::Login,
         Self::Refresh,
         Self::Logout,
         Self::LogoutAll,
         Self::Revoke,
+        Self::Sessions,
         Self::Readiness,
         Self::Prune,
     ];
@@ -75,6 +77,7 @@ impl StoreOperation {
             Self::Logout => "logout",
             Self::LogoutAll => "logout_all",
             Self::Revoke => "revoke",
+            Self::Sessions => "sessions",
             Self::Readiness => "readiness",
             Self::Prune => "prune",
         }

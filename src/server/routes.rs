@@ -302,7 +302,13 @@ pub(crate) async fn list_sessions(
     ignored: axum::body::Body,
 ) -> Result<Response, ApiError> {
     body::read(ignored).await?;
-    let sessions = state.sessions.list_sessions_claims(auth.claims()).await?;
+    let listed = state
+        .sessions
+        .list_sessions_claims(auth.claims())
+        .await
+        .map_err(ApiError::from);
+    count_store_error(&state, &listed, StoreOperation::Sessions);
+    let sessions = listed?;
     let body = serde_json::to_vec(&serde_json::json!({ "sessions": sessions }))
         .map_err(|_| ApiError::Server)?;
     Ok(no_store_json(StatusCode::OK, body))
@@ -318,10 +324,15 @@ pub(crate) async fn end_session(
     ignored: axum::body::Body,
 ) -> Result<Response, ApiError> {
     body::read(ignored).await?;
-    state
+    let ended = state
         .sessions
         .end_session_claims(auth.claims(), &handle)
-        .await?;
+        .await
+        .map_err(ApiError::from);
+    count_store_error(&state, &ended, StoreOperation::Sessions);
+    ended?;
+    // Ending one session is a logout of it.
+    state.metrics.revoked(Revocation::Logout, 1);
     let mut response = StatusCode::NO_CONTENT.into_response();
     response
         .headers_mut()

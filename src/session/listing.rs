@@ -42,7 +42,10 @@ pub(crate) fn session_handle(sub: &str, sid: &str) -> String {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use gatepass::{Algorithm, ClientInfo, GenerateOptions, Keyset, MemoryStore, SessionConfig, SessionManager};
+/// use gatepass::{
+///     Algorithm, ClientInfo, GenerateOptions, Keyset, MemoryStore, RequestContext, SessionConfig,
+///     SessionManager,
+/// };
 /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
 /// #     let mut f = std::pin::pin!(f);
 /// #     let waker = std::task::Waker::noop();
@@ -54,8 +57,12 @@ pub(crate) fn session_handle(sub: &str, sid: &str) -> String {
 /// block_on(async {
 ///     let laptop = ClientInfo::new(Some("Firefox"), Some("192.0.2.10".parse().unwrap()));
 ///     let phone = ClientInfo::new(Some("MyApp/2.1"), None);
-///     let here = sessions.login_with("alice", Default::default(), laptop).await?;
-///     sessions.login_with("alice", Default::default(), phone).await?;
+///     let here = sessions
+///         .login_with("alice", Default::default(), RequestContext::new().client(laptop))
+///         .await?;
+///     sessions
+///         .login_with("alice", Default::default(), RequestContext::new().client(phone))
+///         .await?;
 ///
 ///     let me = sessions.authenticate(&here.access_token)?;
 ///     let listed = sessions.list_sessions(&me).await?;

@@ -181,6 +181,41 @@ fn metrics_count_logins_refreshes_reuse_and_verifications_exactly() {
 }
 
 #[test]
+fn ending_a_session_by_its_handle_counts_as_a_logout_and_a_verification() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&["--demo", "--metrics"], dir.path());
+    let password = server.log_line("demo password: ");
+    let first = login(&server, &password).json();
+    login(&server, &password);
+    let bearer = format!(
+        "Authorization: Bearer {}",
+        first["access_token"].as_str().unwrap()
+    );
+    let listed = server.get("/auth/sessions", &[&bearer]).json();
+    let other = listed["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == false)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/auth/sessions/{other}");
+    assert_eq!(server.request("DELETE", &path, &[&bearer], b"").status, 204);
+    // The same handle again: not one of the subject's live sessions any more.
+    assert_eq!(server.request("DELETE", &path, &[&bearer], b"").status, 404);
+    assert_samples(
+        &scrape(&server),
+        &[
+            ("gatepass_revocations_total{reason=\"logout\"}", 1.0),
+            ("gatepass_verifications_total{outcome=\"success\"}", 3.0),
+            ("gatepass_store_errors_total{operation=\"sessions\"}", 0.0),
+        ],
+    );
+}
+
+#[test]
 fn metrics_are_served_only_when_asked_for() {
     let dir = tempfile::tempdir().unwrap();
     let plain = start(&["--demo"], dir.path());
