@@ -134,8 +134,9 @@ pub(crate) struct ServeArgs {
     /// `Authorization: DPoP`) or `optional` (without a proof, plain Bearer tokens).
     #[arg(long, value_name = "MODE")]
     dpop: Option<DpopArg>,
-    /// The URL clients reach this server at, scheme://host[:port] (behind a proxy: the
-    /// proxy's): what DPoP proofs' htu must start with. Default: http://LISTEN-ADDRESS.
+    /// The URL clients reach this server at, scheme://host or scheme://host:port (behind a
+    /// proxy: the proxy's): what DPoP proofs' htu must start with. Default:
+    /// http://LISTEN-ADDRESS.
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
 }
