@@ -10,6 +10,8 @@
 //!      -d '{"username":"demo","password":"<printed password>"}' | jq -r .access_token)
 //! curl -s localhost:4000/orders -H "authorization: Bearer $ACCESS"    # → orders of demo
 //! curl -s localhost:4000/orders -i                                  # → 401, WWW-Authenticate: Bearer realm="gatepass"
+//! curl -s -X POST localhost:4000/orders -H "authorization: Bearer $ACCESS"
+//!                                       # → 403 insufficient_scope unless the token has orders:write
 //! curl -s localhost:4000/public                                     # → no token needed
 //! ```
 //!
@@ -21,10 +23,26 @@ use std::time::Duration;
 
 use axum::routing::get;
 use axum::Router;
-use gatepass::{AuthLayer, Authenticated, Profile, TokenCache};
+use gatepass::{AuthLayer, AuthRejection, Authenticated, Profile, TokenCache};
 
-async fn orders(auth: Authenticated) -> String {
-    format!("orders of {}\n", auth.sub)
+/// The custom claims this API reads, typed: no JSON map, no hand-written trait. The
+/// scope is a registered claim, checked on any claims type.
+#[derive(Clone, Debug, serde::Deserialize)]
+struct OrderClaims {
+    #[serde(default)]
+    tenant: Option<String>,
+}
+
+async fn orders(auth: Authenticated<OrderClaims>) -> String {
+    let tenant = auth.custom.tenant.as_deref().unwrap_or("no tenant");
+    format!("orders of {} ({tenant})\n", auth.sub)
+}
+
+/// Needs `orders:write` in the token's `scope` (or `scp`): 403 `insufficient_scope`
+/// with `scope="orders:write"` in the challenge otherwise.
+async fn create_order(auth: Authenticated<OrderClaims>) -> Result<String, AuthRejection> {
+    auth.require_scope("orders:write")?;
+    Ok(format!("order created for {}\n", auth.sub))
 }
 
 async fn public() -> &'static str {
@@ -77,7 +95,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let app = Router::new()
-        .route("/orders", get(orders))
+        .route("/orders", get(orders).post(create_order))
         .route_layer(auth)
         .route("/public", get(public));
 
