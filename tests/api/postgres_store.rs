@@ -13,10 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gatepass::{
-    Algorithm, ConsumeOutcome, ConsumeRequest, EndReason, IssuedPair, Keyset, ManualClock,
-    MemoryStore, PostgresOptions, PostgresStore, RevocationQuery, RevocationView, Revoked,
-    SessionConfig, SessionManager, SessionRecord, SessionStore, SigningKey, StoreError,
-    SubjectCutoff, VerifyError, ViewHealth,
+    Algorithm, ConsumeOutcome, EndReason, Keyset, ManualClock, PostgresOptions, PostgresStore,
+    RevocationQuery, RevocationView, Revoked, SessionConfig, SessionManager, SessionStore,
+    SigningKey, StoreError, SubjectCutoff, VerifyError, ViewHealth,
 };
 
 use crate::store_conformance::{consume, record};

@@ -13,10 +13,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gatepass::{
-    Algorithm, ConsumeOutcome, ConsumeRequest, EndReason, InvalidGrant, IssuedPair, Keyset,
-    ManualClock, MemoryStore, RedisOptions, RedisStore, RevocationQuery, RevocationView, Revoked,
-    SessionConfig, SessionError, SessionManager, SessionRecord, SessionStore, SigningKey,
-    StoreError, StoreReadiness, SubjectCutoff, VerifyError, ViewHealth,
+    Algorithm, ConsumeOutcome, EndReason, InvalidGrant, Keyset, ManualClock, RedisOptions,
+    RedisStore, RevocationQuery, RevocationView, Revoked, SessionConfig, SessionError,
+    SessionManager, SessionRecord, SessionStore, SigningKey, StoreError, StoreReadiness,
+    SubjectCutoff, VerifyError, ViewHealth,
 };
 use redis_server::RedisServer;
 

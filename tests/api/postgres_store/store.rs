@@ -169,100 +169,15 @@ async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output>
     outputs.into_iter().map(Option::unwrap).collect()
 }
 
-/// A tiny deterministic generator, so a failure replays.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
-/// Random logins, refreshes of current, parent and older tokens with and without grace,
-/// logouts and logouts-all, applied to PostgreSQL and to the in-process store: the
-/// records read back, the outcomes and the revocations must agree at every step.
+/// Random logins, refreshes, logouts and logouts-all on PostgreSQL and on the in-process
+/// store: the same records, outcomes and revocations at every step.
 #[test]
 fn postgres_agrees_with_the_in_process_store_step_by_step() {
     let db = TestDatabase::create();
     let rt = runtime();
     let clock = Arc::new(ManualClock::new(0));
     let pg = connect(&rt, &db.url(), options(&clock, "diff"));
-    let memory = MemoryStore::new();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let sids = ["s0", "s1", "s2"];
-    let mut history: Vec<Vec<String>> = vec![Vec::new(); sids.len()];
-    let (mut now, mut next) = (0, 0);
-    for step in 0..300 {
-        now += rng.below(30);
-        let i = usize::try_from(rng.below(3)).unwrap();
-        let sid = sids[i];
-        let current = block_on(memory.session(sid)).unwrap();
-        assert_eq!(block_on(pg.session(sid)).unwrap(), current, "step {step}");
-        let sub = ["u", "v"][i % 2];
-        match rng.below(40) {
-            0 => {
-                let ended = block_on(memory.revoke_session(sid, now + 600, EndReason::Logout));
-                let got = block_on(pg.revoke_session(sid, now + 600, EndReason::Logout));
-                assert_eq!(got.unwrap(), ended.unwrap(), "step {step}: logout");
-                continue;
-            }
-            1 => {
-                let cutoff = SubjectCutoff::new(now, Some(now + 600));
-                let mut ended = block_on(memory.revoke_subject(sub, cutoff, now + 600)).unwrap();
-                let mut got = block_on(pg.revoke_subject(sub, cutoff, now + 600)).unwrap();
-                ended.sort();
-                got.sort();
-                assert_eq!(got, ended, "step {step}: logout-all");
-                continue;
-            }
-            _ => {}
-        }
-        if current.is_none() || rng.below(25) == 0 {
-            let fresh = SessionRecord::new(
-                sid.into(),
-                sub.into(),
-                format!("{sid}-{next}"),
-                now,
-                400,
-                60,
-            );
-            next += 1;
-            history[i] = vec![fresh.refresh_jti.clone()];
-            block_on(memory.create_session(fresh.clone())).unwrap();
-            block_on(pg.create_session(fresh)).unwrap();
-            continue;
-        }
-        let chain = &history[i];
-        let back = usize::try_from(rng.below(3)).unwrap().min(chain.len() - 1);
-        let jti = chain[chain.len() - 1 - back].clone();
-        let gen = u64::try_from(chain.len() - 1 - back).unwrap();
-        let grace = [0, 5, 20][usize::try_from(rng.below(3)).unwrap()];
-        let request = ConsumeRequest::new(
-            sid.into(),
-            gen,
-            jti,
-            now,
-            format!("{sid}-{next}"),
-            IssuedPair::new(format!("a{next}"), format!("r{next}"), 300),
-            grace,
-            now + 600,
-        );
-        next += 1;
-        let expected = block_on(memory.consume_if_current(request.clone())).unwrap();
-        let got = block_on(pg.consume_if_current(request.clone())).unwrap();
-        assert_eq!(got, expected, "step {step}: {request:?}");
-        if expected == ConsumeOutcome::Rotated {
-            history[i].push(request.next_jti.clone());
-        }
-        for (sid, sub) in [("s0", "u"), ("s1", "v"), ("s2", "u")] {
-            let query = RevocationQuery::new("j", Some(sid), sub, now.saturating_sub(1));
-            let (got, expected) = (pg.revocations(), memory.revocations());
-            assert_eq!(got.check(&query), expected.check(&query), "step {step}");
-        }
-    }
+    crate::store_conformance::agrees_with_the_in_process_store(&*pg, 300);
 }
 
 #[test]
