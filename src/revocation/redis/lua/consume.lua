@@ -42,7 +42,10 @@ if ARGV[2] == gen and ARGV[4] == jti then
   local ttl = math.floor(math.min(math.min(idle, exp - now) + tonumber(ARGV[16]), tonumber(ARGV[17])))
   redis.call('EXPIRE', KEYS[1], ttl)
   keep(ARGV[19] .. sub, ttl)
-  prune_index(ARGV[19] .. sub, ARGV[5])
+  -- No prune of the subject index here: only a login adds to it, and each login prunes
+  -- it (create.lua). Pruning on every rotation made a refresh cost O(sessions of the
+  -- subject) inside Redis's one thread: ~400 refreshes/s for a subject with thousands of
+  -- live sessions.
   redis.call('DEL', KEYS[2])
   if tonumber(ARGV[8]) > 0 then
     -- The successor, stored with the session: a retry of the parent gets these bytes.

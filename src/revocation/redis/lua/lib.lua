@@ -62,7 +62,8 @@ end
 -- end is past `now`: their session keys have expired with their TTLs, and nothing else
 -- would remove them, so a subject who logs in every day would grow the index (and the
 -- work of logout-all) without bound. After this, the index holds at most the sessions of
--- one absolute lifetime.
+-- one absolute lifetime. Run at each login (the only thing that adds to the index), not at
+-- rotations: it reads the whole index.
 local function prune_index(index, now)
   local entries = redis.call('HGETALL', index)
   local dead = {}
