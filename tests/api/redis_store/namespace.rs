@@ -92,7 +92,7 @@ fn foreign_writes_under_the_prefix_are_reported_as_corrupt_never_trusted() {
 }
 
 /// Every command the store sends, directly or from its scripts (docs/DEPLOYMENT.md).
-const ACL_COMMANDS: &str = "+evalsha +eval +multi +exec +hgetall +hmget +hset +hdel +hget \
+const ACL_COMMANDS: &str = "+evalsha +eval +multi +exec +hgetall +hlen +hmget +hset +hdel +hget \
     +hkeys +del +exists +expire +persist +ttl +zadd +zremrangebyscore +zrangebyscore +publish \
     +subscribe +ping +select +get +set +scard +sadd +srem";
 

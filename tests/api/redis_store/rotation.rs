@@ -46,6 +46,38 @@ fn the_lua_rotation_decides_exactly_like_the_in_process_state_machine() {
     crate::store_conformance::agrees_with_the_in_process_store(&*redis, 400);
 }
 
+/// Past 32 entries a login reads the subject index only when its size reaches a power of
+/// two: dead entries wait for that login, so logins and refreshes of a subject with many
+/// live sessions do not each read all of them.
+#[test]
+fn a_large_subject_index_is_pruned_when_its_size_reaches_a_power_of_two() {
+    let server = RedisServer::start(false);
+    let rt = runtime();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let store = connect(&rt, &server.url(), options(&clock, "amortized:"));
+    let mut con = server.connection();
+    let size = |con: &mut redis::Connection| -> i64 {
+        redis::cmd("HLEN")
+            .arg("amortized:u:max")
+            .query(con)
+            .unwrap()
+    };
+    // 33 sessions that end at NOW + 1000 (record(): absolute lifetime 1000 s); below 32
+    // the index is read at every login (nothing is dead yet).
+    for i in 0..33 {
+        block_on(store.create_session(record(&format!("a{i}"), "max", NOW))).unwrap();
+    }
+    assert_eq!(size(&mut con), 33);
+    // Logins after they ended, at 33 to 63 entries: not read, the dead ones stay.
+    for i in 0..31 {
+        block_on(store.create_session(record(&format!("b{i}"), "max", NOW + 1000))).unwrap();
+    }
+    assert_eq!(size(&mut con), 64, "nothing read between 32 and 64");
+    // At 64: read, and the 33 that ended go.
+    block_on(store.create_session(record("c", "max", NOW + 1000))).unwrap();
+    assert_eq!(size(&mut con), 32);
+}
+
 /// The subject index (sid -> absolute end, what logout-all walks) forgets sessions past
 /// their absolute end at the subject's next login or rotation. Found by review: sessions
 /// that simply expired stayed in it forever.

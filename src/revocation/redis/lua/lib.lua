@@ -65,6 +65,16 @@ end
 -- one absolute lifetime. Run at each login (the only thing that adds to the index), not at
 -- rotations: it reads the whole index.
 local function prune_index(index, now)
+  -- Amortized: a small index is read every time; a larger one only when its size is a
+  -- power of two. An index of live sessions (nothing to drop) is then read once per
+  -- doubling, not at every login; one with dead entries is cut back when it reaches the
+  -- next power of two, so it stays within twice the live sessions of one lifetime.
+  -- pcall: an ACL written for an earlier version may not allow HLEN; then every login
+  -- prunes, as before.
+  local size = redis.pcall('HLEN', index)
+  if type(size) == 'number' and size >= 32 and bit.band(size, size - 1) ~= 0 then
+    return
+  end
   local entries = redis.call('HGETALL', index)
   local dead = {}
   for i = 1, #entries, 2 do
