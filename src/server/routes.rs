@@ -101,6 +101,18 @@ fn count_store_error<T>(
     }
 }
 
+/// A session-layer result as the handlers answer it, its store failure counted under
+/// `operation`.
+fn counted<T>(
+    state: &AuthState,
+    operation: StoreOperation,
+    result: Result<T, SessionError>,
+) -> Result<T, ApiError> {
+    let result = result.map_err(ApiError::from);
+    count_store_error(state, &result, operation);
+    result
+}
+
 /// The `outcome` label of a login or refresh answer.
 fn outcome(result: &Result<Response, ApiError>) -> &'static str {
     match result {
@@ -261,13 +273,11 @@ pub(crate) async fn logout(
     ignored: axum::body::Body,
 ) -> Result<Response, ApiError> {
     body::read(ignored).await?;
-    let ended = state
-        .sessions
-        .logout_claims(auth.claims())
-        .await
-        .map_err(ApiError::from);
-    count_store_error(&state, &ended, StoreOperation::Logout);
-    ended?;
+    counted(
+        &state,
+        StoreOperation::Logout,
+        state.sessions.logout_claims(auth.claims()).await,
+    )?;
     state.metrics.revoked(Revocation::Logout, 1);
     Ok(logged_out(&state))
 }
@@ -280,13 +290,11 @@ pub(crate) async fn logout_all(
     ignored: axum::body::Body,
 ) -> Result<Response, ApiError> {
     body::read(ignored).await?;
-    let ended = state
-        .sessions
-        .logout_all(&auth.claims().sub)
-        .await
-        .map_err(ApiError::from);
-    count_store_error(&state, &ended, StoreOperation::LogoutAll);
-    let sessions = ended?;
+    let sessions = counted(
+        &state,
+        StoreOperation::LogoutAll,
+        state.sessions.logout_all(&auth.claims().sub).await,
+    )?;
     state.metrics.revoked(
         Revocation::LogoutAll,
         u64::try_from(sessions).unwrap_or(u64::MAX),
@@ -302,13 +310,11 @@ pub(crate) async fn list_sessions(
     ignored: axum::body::Body,
 ) -> Result<Response, ApiError> {
     body::read(ignored).await?;
-    let listed = state
-        .sessions
-        .list_sessions_claims(auth.claims())
-        .await
-        .map_err(ApiError::from);
-    count_store_error(&state, &listed, StoreOperation::Sessions);
-    let sessions = listed?;
+    let sessions = counted(
+        &state,
+        StoreOperation::Sessions,
+        state.sessions.list_sessions_claims(auth.claims()).await,
+    )?;
     let body = serde_json::to_vec(&serde_json::json!({ "sessions": sessions }))
         .map_err(|_| ApiError::Server)?;
     Ok(no_store_json(StatusCode::OK, body))
@@ -324,13 +330,14 @@ pub(crate) async fn end_session(
     ignored: axum::body::Body,
 ) -> Result<Response, ApiError> {
     body::read(ignored).await?;
-    let ended = state
-        .sessions
-        .end_session_claims(auth.claims(), &handle)
-        .await
-        .map_err(ApiError::from);
-    count_store_error(&state, &ended, StoreOperation::Sessions);
-    ended?;
+    counted(
+        &state,
+        StoreOperation::Sessions,
+        state
+            .sessions
+            .end_session_claims(auth.claims(), &handle)
+            .await,
+    )?;
     // Ending one session is a logout of it.
     state.metrics.revoked(Revocation::Logout, 1);
     let mut response = StatusCode::NO_CONTENT.into_response();
@@ -359,13 +366,11 @@ pub(crate) async fn revoke(
         .ok_or(ApiError::InvalidRequest(
             "the \"token\" parameter is required",
         ))?;
-    let revoked = state
-        .sessions
-        .revoke(token, find("token_type_hint"))
-        .await
-        .map_err(ApiError::from);
-    count_store_error(&state, &revoked, StoreOperation::Revoke);
-    revoked?;
+    counted(
+        &state,
+        StoreOperation::Revoke,
+        state.sessions.revoke(token, find("token_type_hint")).await,
+    )?;
     // Unknown and invalid tokens included: RFC 7009 answers them alike, so the server
     // cannot tell (and does not say) whether anything was live.
     state.metrics.revoked(Revocation::Revoke, 1);
